@@ -1,0 +1,24 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+$(BIN)/robots: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(BIN)/robots
+
+.PHONY: install run test lint bench
+install: $(BIN)/robots
+
+run: install
+	$(BIN)/robots dev
+
+test: install
+	$(BIN)/ruff check app workers projections tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m bench.eventlog

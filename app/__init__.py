@@ -1,0 +1,1 @@
+"""Robots backend: HTTP API, domain and event store."""

@@ -1,0 +1,66 @@
+"""Typed settings, read once from the environment.
+
+Each setting names its environment variable, its default and why it exists. Nothing else in
+the code reads `os.environ` for configuration, so a test builds a `Settings` by hand.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import msgspec
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    # Where the event log and read models live. None: `robots dev` starts an embedded server.
+    database_url: str | None = None
+    # Pub/sub for live token deltas, the replay buffer and the arq queue. None: embedded.
+    redis_url: str | None = None
+    # Namespaces every Redis key, so several deployments (or test runs) share one Redis.
+    redis_prefix: str = "robots"
+    # Folder for the embedded PostgreSQL and Redis data and the generated dev secret.
+    data_dir: Path = Path(".robots")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Encrypts provider API keys at rest. None: a key is generated once into data_dir.
+    secret_key: str | None = None
+    # Connections per process; the API mostly waits on Redis, so a small pool suffices.
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    # Safety-net poll when a NOTIFY is missed (LISTEN wakes projections immediately).
+    projection_poll_s: float = 1.0
+    # How long an API request waits for projections to catch up with its own write.
+    read_your_writes_timeout_s: float = 5.0
+    log_level: str = "INFO"
+
+
+_ENV: dict[str, str] = {
+    "database_url": "DATABASE_URL",
+    "redis_url": "REDIS_URL",
+    "redis_prefix": "REDIS_PREFIX",
+    "data_dir": "ROBOTS_DATA_DIR",
+    "host": "HOST",
+    "port": "PORT",
+    "secret_key": "ROBOTS_SECRET_KEY",
+    "db_pool_min": "DB_POOL_MIN",
+    "db_pool_max": "DB_POOL_MAX",
+    "projection_poll_s": "PROJECTION_POLL_S",
+    "read_your_writes_timeout_s": "READ_YOUR_WRITES_TIMEOUT_S",
+    "log_level": "LOG_LEVEL",
+}
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from environment variables; empty values count as unset."""
+    env = os.environ if environ is None else environ
+    raw = {field: env[var] for field, var in _ENV.items() if env.get(var)}
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SystemExit(f"invalid configuration: {exc}") from exc
+
+
+def environment_variables() -> dict[str, str]:
+    """Setting name to environment variable, for docs and `robots config`."""
+    return dict(_ENV)
