@@ -24,7 +24,9 @@ class EmbeddedPostgres:
         import pgserver  # imported here: only the embedded path pays for it
 
         folder.mkdir(parents=True, exist_ok=True)
-        self._server: Any = pgserver.get_server(str(folder), cleanup_mode="stop")
+        self._server: Any = pgserver.get_server(  # type: ignore[attr-defined]
+            str(folder), cleanup_mode="stop"
+        )
         self.url: str = self._server.get_uri()
 
     def stop(self) -> None:

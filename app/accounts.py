@@ -1,0 +1,121 @@
+"""Accounts, roles, permissions and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+from psycopg_pool import AsyncConnectionPool
+
+
+class Permission(StrEnum):
+    USE_ROBOTS = "USE_ROBOTS"  # chat, read any session: robots are shared team tools
+    MANAGE_ROBOTS = "MANAGE_ROBOTS"  # robots, providers, keys
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MEMBER = "member"
+    GUEST = "guest"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.MEMBER: frozenset({Permission.USE_ROBOTS}),
+    Role.GUEST: frozenset(),
+}
+
+TOKEN_PREFIX = "rbt_"
+
+
+class Account(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    handle: str
+    name: str
+    roles: tuple[Role, ...]
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return permissions_for(self.roles)
+
+
+def permissions_for(roles: tuple[Role, ...]) -> frozenset[Permission]:
+    granted: frozenset[Permission] = frozenset()
+    for role in roles:
+        granted |= ROLE_PERMISSIONS[role]
+    return granted
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+class HandleTaken(Exception):
+    def __init__(self, handle: str) -> None:
+        super().__init__(f"an account with handle {handle!r} already exists")
+
+
+class AccountStore:
+    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
+        self.pool = pool
+
+    async def create(self, handle: str, name: str | None, role: Role) -> tuple[Account, str]:
+        """Create an account and its first API token. The token is returned only here."""
+        account = Account(id=uuid.uuid4(), handle=handle, name=name or handle, roles=(role,))
+        token = new_token()
+        async with self.pool.connection() as conn, conn.transaction():
+            cur = await conn.execute(
+                "INSERT INTO accounts (id, handle, name, roles) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT (handle) DO NOTHING",
+                [account.id, account.handle, account.name, [str(r) for r in account.roles]],
+            )
+            if cur.rowcount == 0:
+                raise HandleTaken(handle)
+            await self._add_token(conn, account.id, token)
+        return account, token
+
+    async def issue_token(self, account_id: uuid.UUID) -> str:
+        token = new_token()
+        async with self.pool.connection() as conn:
+            await self._add_token(conn, account_id, token)
+        return token
+
+    async def _add_token(self, conn: Any, account_id: uuid.UUID, token: str) -> None:
+        await conn.execute(
+            "INSERT INTO api_tokens (token_hash, account_id) VALUES (%s, %s)",
+            [hash_token(token), account_id],
+        )
+
+    async def by_token(self, token: str) -> Account | None:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT a.id, a.handle, a.name, a.roles FROM api_tokens t"
+                " JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = %s",
+                [hash_token(token)],
+            )
+            row = await cur.fetchone()
+        return _account(row) if row else None
+
+    async def by_handle(self, handle: str) -> Account | None:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT id, handle, name, roles FROM accounts WHERE handle = %s", [handle]
+            )
+            row = await cur.fetchone()
+        return _account(row) if row else None
+
+    async def rename(self, account_id: uuid.UUID, name: str) -> None:
+        async with self.pool.connection() as conn:
+            await conn.execute("UPDATE accounts SET name = %s WHERE id = %s", [name, account_id])
+
+
+def _account(row: Any) -> Account:
+    return Account(id=row[0], handle=row[1], name=row[2], roles=tuple(Role(r) for r in row[3]))

@@ -1,0 +1,1 @@
+"""The HTTP API (Litestar): controllers translate requests into calls of the domain."""

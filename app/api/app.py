@@ -1,0 +1,56 @@
+"""Build the Litestar application: routes, auth, problem documents, OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from app.api.accounts import AccountsController
+from app.api.auth import PUBLIC_PATHS, TokenAuthentication
+from app.api.health import health, ready
+from app.api.problems import exception_handlers
+from app.api.sessions import SessionsController
+from app.bootstrap import Services
+from app.settings import Settings
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Litestar:
+    """The API app. Without `services` it builds its own from settings at startup."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        owned = services is None
+        app.state.services = services or await Services.start(settings)
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.services.close()
+
+    return Litestar(
+        route_handlers=[health, ready, AccountsController, SessionsController],
+        lifespan=[lifespan],
+        state=State({}),
+        middleware=[DefineMiddleware(TokenAuthentication, exclude=list(PUBLIC_PATHS))],
+        exception_handlers=exception_handlers,
+        openapi_config=OpenAPIConfig(
+            title="Robots API",
+            version="0.1.0",
+            description="Event-sourced LLM robots: Storyden's robots API with Julep's"
+            " session options.",
+            render_plugins=[ScalarRenderPlugin()],
+            path="/schema",
+            components=Components(security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer"),
+            }),
+            security=[{"bearer": []}],
+        ),
+        debug=False,
+    )

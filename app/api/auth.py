@@ -1,0 +1,57 @@
+"""Who is calling: a Bearer token or the `storyden-session` cookie, and what they may do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from app.accounts import Account, Permission
+from app.bootstrap import Services
+
+SESSION_COOKIE = "storyden-session"
+# Paths anyone may reach: liveness, readiness and the API description.
+PUBLIC_PATHS = ("^/health$", "^/ready$", "^/schema", "^/metrics$")
+
+
+def token_from(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return connection.cookies.get(SESSION_COOKIE) or None
+
+
+class TokenAuthentication(AbstractAuthenticationMiddleware):
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        token = token_from(connection)
+        if token is None:
+            raise NotAuthorizedException(
+                "authentication required: send 'Authorization: Bearer <token>'"
+                f" or the {SESSION_COOKIE} cookie"
+            )
+        services: Services = connection.app.state.services
+        account = await services.accounts.by_token(token)
+        if account is None:
+            raise NotAuthorizedException("the token is not valid")
+        return AuthenticationResult(user=account, auth=None)
+
+
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+
+
+def requires(permission: Permission) -> Guard:
+    """A route guard: 403 unless the caller's roles grant `permission`."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        account: Account = connection.user
+        if permission not in account.permissions:
+            raise PermissionDeniedException(f"this needs the {permission} permission")
+
+    return guard

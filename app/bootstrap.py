@@ -1,0 +1,47 @@
+"""The composition root: every long-lived dependency of a process is built here, once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis.asyncio as aioredis
+from psycopg_pool import AsyncConnectionPool
+
+from app.accounts import AccountStore
+from app.domain.events import registry
+from app.eventstore import EventStore
+from app.settings import Settings
+
+
+class Services:
+    """What handlers need, built from settings; a test can build one with other parts."""
+
+    def __init__(
+        self, settings: Settings, pool: AsyncConnectionPool[Any], redis: aioredis.Redis
+    ) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.redis = redis
+        self.store = EventStore(pool, registry)
+        self.accounts = AccountStore(pool)
+
+    @classmethod
+    async def start(cls, settings: Settings) -> Services:
+        if not settings.database_url or not settings.redis_url:
+            raise RuntimeError("DATABASE_URL and REDIS_URL must be set (robots dev sets them)")
+        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            settings.database_url,
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            open=False,
+        )
+        await pool.open(wait=True, timeout=30)
+        redis = aioredis.Redis.from_url(settings.redis_url)
+        return cls(settings, pool, redis)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        await self.pool.close()
+
+    def redis_key(self, *parts: str) -> str:
+        return ":".join((self.settings.redis_prefix, *parts))
