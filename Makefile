@@ -16,7 +16,7 @@ run: install
 	$(BIN)/robots dev
 
 test: install
-	$(BIN)/ruff check app workers projections tests bench
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
 

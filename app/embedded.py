@@ -7,6 +7,10 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
+from app.settings import Settings
+
 log = logging.getLogger(__name__)
 
 
@@ -48,3 +52,40 @@ class EmbeddedRedis:
 
     def stop(self) -> None:
         self._client.shutdown(save=True, now=True)
+
+
+class EmbeddedServers:
+    """Fills in missing DATABASE_URL / REDIS_URL with servers under the data folder.
+
+    With both URLs set it starts nothing. Use as a context manager; servers it started
+    stop on exit, their data kept for the next start.
+    """
+
+    def __init__(self, settings: Settings, *, redis: bool = True) -> None:
+        self.requested = settings
+        self.want_redis = redis
+        self.settings = settings
+        self._started: list[EmbeddedPostgres | EmbeddedRedis] = []
+
+    def __enter__(self) -> Settings:
+        changes: dict[str, str] = {}
+        data = self.requested.data_dir.resolve()
+        if not self.requested.database_url:
+            log.info("no DATABASE_URL: starting embedded PostgreSQL in %s", data / "postgres")
+            pg = EmbeddedPostgres(data / "postgres")
+            self._started.append(pg)
+            changes["database_url"] = pg.url
+        if self.want_redis and not self.requested.redis_url:
+            log.info("no REDIS_URL: starting embedded Redis in %s", data / "redis")
+            rd = EmbeddedRedis(data / "redis")
+            self._started.append(rd)
+            changes["redis_url"] = rd.url
+        self.settings = msgspec.structs.replace(self.requested, **changes)
+        return self.settings
+
+    def __exit__(self, *exc: object) -> None:
+        for server in reversed(self._started):
+            try:
+                server.stop()
+            except Exception:  # stopping is best effort: the data is already durable
+                log.warning("could not stop %s cleanly", type(server).__name__, exc_info=True)
