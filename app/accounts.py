@@ -119,3 +119,15 @@ class AccountStore:
 
 def _account(row: Any) -> Account:
     return Account(id=row[0], handle=row[1], name=row[2], roles=tuple(Role(r) for r in row[3]))
+
+
+async def profiles(pool: AsyncConnectionPool[Any],
+                   ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[Account, Any]]:
+    """Accounts by id with their join time, for profile references in responses."""
+    if not ids:
+        return {}
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT id, handle, name, roles, created_at FROM accounts WHERE id = ANY(%s)",
+            [list(set(ids))])
+        return {row[0]: (_account(row), row[4]) for row in await cur.fetchall()}

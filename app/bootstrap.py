@@ -10,6 +10,7 @@ from psycopg_pool import AsyncConnectionPool
 from app.accounts import AccountStore
 from app.domain.events import registry
 from app.eventstore import EventStore
+from app.robots import RobotStore
 from app.settings import Settings
 
 
@@ -24,6 +25,7 @@ class Services:
         self.redis = redis
         self.store = EventStore(pool, registry)
         self.accounts = AccountStore(pool)
+        self.robots = RobotStore(pool)
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:

@@ -33,6 +33,31 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How long an API request waits for projections to catch up with its own write.
     read_your_writes_timeout_s: float = 5.0
     log_level: str = "INFO"
+    # The model robots without one use, as provider/model. None: Anthropic if its key is set,
+    # else OpenAI if its key is set, else the offline local model.
+    default_model: str | None = None
+    # Extra OpenAI-compatible endpoints as name=base_url pairs, comma separated.
+    openai_compatible: str = "ollama=http://127.0.0.1:11434/v1"
+    anthropic_api_key: str | None = msgspec.field(default=None)
+    openai_api_key: str | None = msgspec.field(default=None)
+
+    def __repr__(self) -> str:  # keys must never reach a log line through a settings dump
+        return "Settings(...)"
+
+    @property
+    def model_for_new_robots(self) -> str:
+        if self.default_model:
+            return self.default_model
+        if self.anthropic_api_key:
+            return "anthropic/claude-sonnet-4-5"
+        if self.openai_api_key:
+            return "openai/gpt-4.1-mini"
+        return "local/echo"
+
+    @property
+    def compatible_endpoints(self) -> dict[str, str]:
+        pairs = (p.split("=", 1) for p in self.openai_compatible.split(",") if "=" in p)
+        return {name.strip(): url.strip() for name, url in pairs}
 
 
 _ENV: dict[str, str] = {
@@ -48,6 +73,10 @@ _ENV: dict[str, str] = {
     "projection_poll_s": "PROJECTION_POLL_S",
     "read_your_writes_timeout_s": "READ_YOUR_WRITES_TIMEOUT_S",
     "log_level": "LOG_LEVEL",
+    "default_model": "DEFAULT_MODEL",
+    "openai_compatible": "OPENAI_COMPATIBLE_ENDPOINTS",
+    "anthropic_api_key": "ANTHROPIC_API_KEY",
+    "openai_api_key": "OPENAI_API_KEY",
 }
 
 

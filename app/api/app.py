@@ -16,6 +16,7 @@ from app.api.accounts import AccountsController
 from app.api.auth import PUBLIC_PATHS, TokenAuthentication
 from app.api.health import health, ready
 from app.api.problems import exception_handlers
+from app.api.robots import RobotsController
 from app.api.sessions import SessionsController
 from app.bootstrap import Services
 from app.settings import Settings
@@ -35,7 +36,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
                 await app.state.services.close()
 
     return Litestar(
-        route_handlers=[health, ready, AccountsController, SessionsController],
+        route_handlers=[health, ready, AccountsController, RobotsController, SessionsController],
         lifespan=[lifespan],
         state=State({}),
         middleware=[DefineMiddleware(TokenAuthentication, exclude=list(PUBLIC_PATHS))],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -10,11 +9,11 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, get
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from app.accounts import Permission
 from app.api.auth import requires
-from app.api.problems import ProblemError
+from app.api.paging import page_numbers, parse_page
 from app.api.profiles import ProfileReference, profile_reference
 from app.bootstrap import Services
 from projections.sessions import SessionRow, list_sessions
@@ -22,8 +21,9 @@ from projections.sessions import SessionRow, list_sessions
 PAGE_SIZE = 20
 
 
-class RobotSessionRef(msgspec.Struct, kw_only=True, rename={"created": "createdAt",
-                                                            "updated": "updatedAt"}):
+class RobotSessionRef(
+    msgspec.Struct, kw_only=True, rename={"created": "createdAt", "updated": "updatedAt"}
+):
     id: str
     created: datetime
     updated: datetime
@@ -46,19 +46,12 @@ def _ref(row: SessionRow) -> RobotSessionRef:
     if row.created_by is not None and row.creator_joined is not None:
         creator = profile_reference(row.created_by, row.creator_joined)
     return RobotSessionRef(
-        id=row.id, created=row.created_at, updated=row.updated_at,
-        name=row.name or "New conversation", created_by=creator,
+        id=row.id,
+        created=row.created_at,
+        updated=row.updated_at,
+        name=row.name or "New conversation",
+        created_by=creator,
     )
-
-
-def parse_page(page: str | None) -> int:
-    """Storyden sends the page as a string; pages start at 1."""
-    if page is None or page == "":
-        return 1
-    if not page.isdigit() or int(page) < 1:
-        raise ProblemError(400, f"page must be a whole number from 1, not {page!r}",
-                           slug="invalid-request", metadata={"parameter": "page"})
-    return int(page)
 
 
 class SessionsController(Controller):
@@ -70,9 +63,10 @@ class SessionsController(Controller):
     async def list(
         self,
         state: State,
-        page: Annotated[str | None, Parameter(description="Page number, from 1")] = None,
-        account_id: Annotated[uuid.UUID | None,
-                              Parameter(description="Only sessions this account started")] = None,
+        page: Annotated[str | None, QueryParameter(description="Page number, from 1")] = None,
+        account_id: Annotated[
+            uuid.UUID | None, QueryParameter(description="Only sessions this account started")
+        ] = None,
     ) -> RobotSessionsListResult:
         """Sessions, newest first, 20 a page. Every USE_ROBOTS member sees every session."""
         current = parse_page(page)
@@ -81,9 +75,12 @@ class SessionsController(Controller):
             rows, total = await list_sessions(
                 conn, limit=PAGE_SIZE, offset=(current - 1) * PAGE_SIZE, account_id=account_id
             )
-        total_pages = max(1, math.ceil(total / PAGE_SIZE))
+        total_pages, next_page = page_numbers(current, total, PAGE_SIZE)
         return RobotSessionsListResult(
-            page_size=PAGE_SIZE, results=total, total_pages=total_pages,
-            current_page=current, sessions=[_ref(r) for r in rows],
-            next_page=current + 1 if current < total_pages else None,
+            page_size=PAGE_SIZE,
+            results=total,
+            total_pages=total_pages,
+            current_page=current,
+            sessions=[_ref(r) for r in rows],
+            next_page=next_page,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
+import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
@@ -59,3 +60,28 @@ async def guest_token(app_services: Services) -> str:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def fresh_settings(services: TestServices, fresh_database: str) -> Settings:
+    return msgspec.structs.replace(
+        Settings(redis_url=services.redis_url, redis_prefix=services.redis_prefix,
+                 db_pool_min=1, db_pool_max=5),
+        database_url=fresh_database,
+    )
+
+
+@pytest.fixture
+async def fresh_client(fresh_settings: Settings) -> AsyncIterator[AsyncTestClient]:  # type: ignore[type-arg]
+    """A client on an empty database of its own (for counts and pagination)."""
+    async with AsyncTestClient(app=create_app(fresh_settings)) as c:
+        yield c
+
+
+@pytest.fixture
+async def fresh_admin_token(fresh_settings: Settings) -> AsyncIterator[str]:
+    built = await Services.start(fresh_settings)
+    try:
+        yield await _token(built, Role.ADMIN)
+    finally:
+        await built.close()
