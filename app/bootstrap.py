@@ -5,25 +5,34 @@ from __future__ import annotations
 from typing import Any
 
 import redis.asyncio as aioredis
+from arq.connections import ArqRedis
 from psycopg_pool import AsyncConnectionPool
 
 from app.accounts import AccountStore
 from app.domain.events import registry
 from app.eventstore import EventStore
+from app.handler import SessionHandler
 from app.robots import RobotStore
 from app.settings import Settings
+from app.streams.hub import PubSubHub
+from app.turn_queue import arq_pool
 
 
 class Services:
     """What handlers need, built from settings; a test can build one with other parts."""
 
     def __init__(
-        self, settings: Settings, pool: AsyncConnectionPool[Any], redis: aioredis.Redis
+        self, settings: Settings, pool: AsyncConnectionPool[Any], redis: aioredis.Redis,
+        arq: ArqRedis,
     ) -> None:
         self.settings = settings
         self.pool = pool
         self.redis = redis
+        self.arq = arq
+        # One pub/sub connection per process, shared by every stream relayed here.
+        self.hub = PubSubHub(redis)
         self.store = EventStore(pool, registry)
+        self.handler = SessionHandler(self.store)
         self.accounts = AccountStore(pool)
         self.robots = RobotStore(pool)
 
@@ -39,9 +48,12 @@ class Services:
         )
         await pool.open(wait=True, timeout=30)
         redis = aioredis.Redis.from_url(settings.redis_url)
-        return cls(settings, pool, redis)
+        arq = await arq_pool(settings.redis_url, settings.redis_prefix)
+        return cls(settings, pool, redis, arq)
 
     async def close(self) -> None:
+        await self.hub.close()
+        await self.arq.aclose()
         await self.redis.aclose()
         await self.pool.close()
 

@@ -38,8 +38,29 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     default_model: str | None = None
     # Extra OpenAI-compatible endpoints as name=base_url pairs, comma separated.
     openai_compatible: str = "ollama=http://127.0.0.1:11434/v1"
-    anthropic_api_key: str | None = msgspec.field(default=None)
-    openai_api_key: str | None = msgspec.field(default=None)
+    anthropic_api_key: str | None = None
+    openai_api_key: str | None = None
+    # None: the SDK's default (or its own ANTHROPIC_BASE_URL / OPENAI_BASE_URL variable).
+    anthropic_base_url: str | None = None
+    openai_base_url: str | None = None
+    # None: the local model runs inside each worker; a URL: a `python -m workers.local_model`.
+    local_model_url: str | None = None
+    # Retries of a model call that failed before its first token (429, 5xx, lost connection).
+    model_max_retries: int = 3
+    # How long a worker's claim on a turn lasts without renewal: a dead worker's turn is
+    # retried this long after it died.
+    turn_lease_s: float = 15.0
+    # Attempts per turn before it fails for good (a worker lost mid-turn counts as one).
+    turn_max_attempts: int = 3
+    # How often arq looks for new jobs; its 0.5 s default would dominate time to first token.
+    arq_poll_delay_s: float = 0.005
+    # The sweeper looks for stuck turns this often, and leaves turns younger than the grace.
+    sweep_interval_s: int = 2
+    sweep_grace_s: float = 5.0
+    # Turns one worker process runs at once (they mostly wait on the model).
+    worker_max_jobs: int = 500
+    # Replay buffer of a turn's parts in Redis: how long it lives after the last part.
+    stream_buffer_ttl_s: int = 3600
 
     def __repr__(self) -> str:  # keys must never reach a log line through a settings dump
         return "Settings(...)"
@@ -77,6 +98,17 @@ _ENV: dict[str, str] = {
     "openai_compatible": "OPENAI_COMPATIBLE_ENDPOINTS",
     "anthropic_api_key": "ANTHROPIC_API_KEY",
     "openai_api_key": "OPENAI_API_KEY",
+    "anthropic_base_url": "ANTHROPIC_BASE_URL",
+    "openai_base_url": "OPENAI_BASE_URL",
+    "local_model_url": "LOCAL_MODEL_URL",
+    "model_max_retries": "MODEL_MAX_RETRIES",
+    "turn_lease_s": "TURN_LEASE_S",
+    "turn_max_attempts": "TURN_MAX_ATTEMPTS",
+    "arq_poll_delay_s": "ARQ_POLL_DELAY_S",
+    "stream_buffer_ttl_s": "STREAM_BUFFER_TTL_S",
+    "sweep_interval_s": "SWEEP_INTERVAL_S",
+    "sweep_grace_s": "SWEEP_GRACE_S",
+    "worker_max_jobs": "WORKER_MAX_JOBS",
 }
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from projections.base import Projection
+from projections.messages import MessagesProjection
 from projections.sessions import SessionsProjection
+from projections.turns import TurnsProjection
 
 
 def all_projections() -> list[Projection]:
-    return [SessionsProjection()]
+    return [SessionsProjection(), MessagesProjection(), TurnsProjection()]
 
 
 def projection_named(name: str) -> Projection:

@@ -10,7 +10,13 @@ from typing import Any
 import msgspec
 
 from app.accounts import Account, Role
-from app.domain.events import SessionDeleted, SessionRenamed, SessionStarted
+from app.domain.events import (
+    AssistantMessageCompleted,
+    MessagePosted,
+    SessionDeleted,
+    SessionRenamed,
+    SessionStarted,
+)
 from app.eventstore import RecordedEvent
 from projections.base import Conn
 
@@ -23,6 +29,7 @@ ON CONFLICT (id) DO NOTHING
 _RENAMED = """
 UPDATE sessions SET name = %s, updated_at = %s, version = %s WHERE id = %s AND version < %s
 """
+_TOUCHED = "UPDATE sessions SET updated_at = %s, version = %s WHERE id = %s AND version < %s"
 _DELETED = """
 UPDATE sessions SET deleted_at = %s, updated_at = %s, version = %s WHERE id = %s AND version < %s
 """
@@ -43,6 +50,9 @@ class SessionsProjection:
                     await conn.execute(_RENAMED, [name, at, version, sid, version])
                 case SessionDeleted(session_id=sid):
                     await conn.execute(_DELETED, [at, at, version, sid, version])
+                case MessagePosted() | AssistantMessageCompleted():
+                    sid = rec.stream_id.removeprefix("session-")
+                    await conn.execute(_TOUCHED, [at, version, sid, version])
 
 
 class SessionRow(msgspec.Struct, frozen=True, kw_only=True):

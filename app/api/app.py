@@ -14,6 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from app.api.accounts import AccountsController
 from app.api.auth import PUBLIC_PATHS, TokenAuthentication
+from app.api.chat import ChatController
 from app.api.health import health, ready
 from app.api.problems import exception_handlers
 from app.api.robots import RobotsController
@@ -36,7 +37,10 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
                 await app.state.services.close()
 
     return Litestar(
-        route_handlers=[health, ready, AccountsController, RobotsController, SessionsController],
+        route_handlers=[
+            health, ready, AccountsController, RobotsController, SessionsController,
+            ChatController,
+        ],
         lifespan=[lifespan],
         state=State({}),
         middleware=[DefineMiddleware(TokenAuthentication, exclude=list(PUBLIC_PATHS))],

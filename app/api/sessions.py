@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, Request, get, post
 from litestar.datastructures import State
-from litestar.params import QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
-from app.accounts import Permission
+from app.accounts import Account, Permission
 from app.api.auth import requires
+from app.api.chat import ChatRequest, TurnAccepted, start_in_background
 from app.api.paging import page_numbers, parse_page
 from app.api.profiles import ProfileReference, profile_reference
 from app.bootstrap import Services
@@ -84,3 +85,10 @@ class SessionsController(Controller):
             sessions=[_ref(r) for r in rows],
             next_page=next_page,
         )
+
+    @post("/", status_code=202)
+    async def start_turn(self, request: Request[Account, Any, Any], state: State,
+                         data: JSONBody[ChatRequest]) -> TurnAccepted:
+        """Start a turn nobody watches live (same body as the chat stream); follow it at
+        `streamUrl`. 202: the turn is recorded and queued."""
+        return await start_in_background(request, state.services, data)

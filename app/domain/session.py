@@ -1,0 +1,119 @@
+"""A session's state, folded from its events: what the deciders need to know, no more."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from app.domain.events import (
+    AssistantMessageCompleted,
+    MessagePosted,
+    Part,
+    SessionDeleted,
+    SessionRenamed,
+    SessionStarted,
+    TurnCancelled,
+    TurnCancelRequested,
+    TurnCompleted,
+    TurnFailed,
+    TurnRequested,
+    TurnStarted,
+)
+from app.eventstore import Event
+
+TurnStatus = Literal["requested", "running", "completed", "failed", "cancelled"]
+TERMINAL: frozenset[TurnStatus] = frozenset({"completed", "failed", "cancelled"})
+
+
+class Message(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    role: Literal["user", "assistant"]
+    parts: list[Part]
+    turn_id: str | None = None
+    robot_id: str | None = None
+
+
+class Turn(msgspec.Struct, frozen=True, kw_only=True):
+    turn_id: str
+    message_id: str
+    robot_id: str
+    status: TurnStatus = "requested"
+    attempt: int = 0
+    cancel_requested: bool = False
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL
+
+
+class SessionState(msgspec.Struct, frozen=True, kw_only=True):
+    exists: bool = False
+    deleted: bool = False
+    name: str | None = None
+    version: int = 0
+    messages: tuple[Message, ...] = ()
+    turns: tuple[Turn, ...] = ()  # in the order they were requested
+
+    def turn(self, turn_id: str) -> Turn | None:
+        return next((t for t in self.turns if t.turn_id == turn_id), None)
+
+    def message(self, message_id: str) -> Message | None:
+        return next((m for m in self.messages if m.id == message_id), None)
+
+    def turn_for_message(self, message_id: str) -> Turn | None:
+        return next((t for t in self.turns if t.message_id == message_id), None)
+
+    @property
+    def active_turn(self) -> Turn | None:
+        """The turn that runs now or runs next: the earliest one not finished."""
+        return next((t for t in self.turns if not t.finished), None)
+
+    @property
+    def last_robot_id(self) -> str | None:
+        return self.turns[-1].robot_id if self.turns else None
+
+
+def _replace_turn(state: SessionState, turn_id: str, **changes: object) -> SessionState:
+    turns = tuple(msgspec.structs.replace(t, **changes) if t.turn_id == turn_id else t
+                  for t in state.turns)
+    return msgspec.structs.replace(state, turns=turns)
+
+
+def evolve(state: SessionState, event: Event) -> SessionState:
+    """The state after one more event. Pure; unknown events change nothing."""
+    match event:
+        case SessionStarted(name=name):
+            return msgspec.structs.replace(state, exists=True, name=name)
+        case SessionRenamed(name=name):
+            return msgspec.structs.replace(state, name=name)
+        case SessionDeleted():
+            return msgspec.structs.replace(state, deleted=True)
+        case MessagePosted(message_id=mid, parts=parts):
+            message = Message(id=mid, role="user", parts=parts)
+            return msgspec.structs.replace(state, messages=(*state.messages, message))
+        case TurnRequested(turn_id=tid, message_id=mid, robot_id=rid):
+            turn = Turn(turn_id=tid, message_id=mid, robot_id=rid)
+            return msgspec.structs.replace(state, turns=(*state.turns, turn))
+        case TurnStarted(turn_id=tid, attempt=attempt, robot_id=rid):
+            return _replace_turn(state, tid, status="running", attempt=attempt, robot_id=rid)
+        case TurnCancelRequested(turn_id=tid):
+            return _replace_turn(state, tid, cancel_requested=True)
+        case AssistantMessageCompleted(turn_id=tid, message_id=mid, parts=parts, robot_id=rid):
+            message = Message(id=mid, role="assistant", parts=parts, turn_id=tid, robot_id=rid)
+            return msgspec.structs.replace(state, messages=(*state.messages, message))
+        case TurnCompleted(turn_id=tid):
+            return _replace_turn(state, tid, status="completed")
+        case TurnFailed(turn_id=tid, error=error):
+            return _replace_turn(state, tid, status="failed", error=error)
+        case TurnCancelled(turn_id=tid):
+            return _replace_turn(state, tid, status="cancelled")
+    return state
+
+
+def fold(events: list[Event], state: SessionState | None = None) -> SessionState:
+    current = state or SessionState()
+    for event in events:
+        current = evolve(current, event)
+    return current

@@ -1,0 +1,84 @@
+"""The one thin handler: load a session stream, fold it, decide, append, retry on conflict."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import msgspec
+
+from app.domain.events import session_stream
+from app.domain.session import SessionState, fold
+from app.eventstore import AppendResult, ConcurrencyError, Event, EventMetadata, EventStore
+from app.eventstore.store import Conn
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+Decide = Callable[[SessionState], tuple[list[Event], R]]
+# Runs in the append's transaction: for rows that must commit with the events (a lease).
+AlongSide = Callable[[Conn, list[Event]], Awaitable[None]]
+
+_ATTEMPTS = 8
+
+
+class Outcome(msgspec.Struct, frozen=True, kw_only=True):
+    state: SessionState  # after the new events
+    appended: AppendResult | None  # None: the decision was to append nothing
+    events: list[Event]
+
+
+class SessionHandler:
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    async def load(self, session_id: str, *, up_to_version: int | None = None) -> SessionState:
+        records = await self.store.read_stream(session_stream(session_id),
+                                               up_to_version=up_to_version)
+        state = fold([r.event for r in records])
+        version = records[-1].stream_version if records else 0
+        return msgspec.structs.replace(state, version=version)
+
+    async def execute(self, session_id: str, decide: Decide[R], *,
+                      metadata: EventMetadata | None = None,
+                      alongside: AlongSide | None = None) -> tuple[R, Outcome]:
+        """Decide on fresh state and append; on a concurrent change, decide again."""
+        for _ in range(_ATTEMPTS):
+            state = await self.load(session_id)
+            events, result = decide(state)
+            if not events:
+                return result, Outcome(state=state, appended=None, events=[])
+            try:
+                appended = await self._append(session_id, events, state.version, metadata,
+                                              alongside)
+            except ConcurrencyError:
+                log.debug("session %s changed while deciding; deciding again", session_id)
+                continue
+            after = msgspec.structs.replace(fold(events, state), version=appended.last_version)
+            return result, Outcome(state=after, appended=appended, events=events)
+        raise ConcurrencyError(session_stream(session_id), None, -1)
+
+    async def _append(self, session_id: str, events: list[Event], version: int,
+                      metadata: EventMetadata | None,
+                      alongside: AlongSide | None) -> AppendResult:
+        stream = session_stream(session_id)
+        if alongside is None:
+            return await self.store.append(stream, events, version, metadata=metadata)
+        async with self.store.pool.connection() as conn, conn.transaction():
+            appended = await self.store.append(stream, events, version, metadata=metadata,
+                                               conn=conn)
+            await alongside(conn, events)
+            return appended
+
+
+def no_result(decide: Callable[[SessionState], list[Event]]) -> Decide[None]:
+    """Adapt a decider that returns only events."""
+
+    def wrapped(state: SessionState) -> tuple[list[Event], None]:
+        return decide(state), None
+
+    return wrapped
+
+
+__all__ = ["Outcome", "SessionHandler", "no_result"]

@@ -1,0 +1,88 @@
+"""One Redis pub/sub connection per process, fanned out to every local listener.
+
+A thousand SSE clients on one API process cost one Redis connection, not a thousand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+log = logging.getLogger(__name__)
+
+Message = bytes
+
+
+class PubSubHub:
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._pubsub: Any = redis.pubsub()
+        self._listeners: dict[str, set[asyncio.Queue[Message]]] = {}
+        self._confirmed: dict[str, asyncio.Event] = {}
+        self._reader: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[asyncio.Queue[Message]]:
+        """A queue of the channel's messages, subscribed (confirmed by Redis) on entry."""
+        queue: asyncio.Queue[Message] = asyncio.Queue()
+        await self._add(channel, queue)
+        try:
+            yield queue
+        finally:
+            await self._remove(channel, queue)
+
+    async def _add(self, channel: str, queue: asyncio.Queue[Message]) -> None:
+        async with self._lock:
+            listeners = self._listeners.setdefault(channel, set())
+            listeners.add(queue)
+            if len(listeners) == 1:
+                self._confirmed[channel] = asyncio.Event()
+                await self._pubsub.subscribe(channel)
+                if self._reader is None or self._reader.done():
+                    self._reader = asyncio.create_task(self._read())
+            confirmed = self._confirmed[channel]
+        # Subscribe, then let the caller read the buffer: nothing published in between
+        # can be missed. If confirmation is slow the caller still re-reads the buffer.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(confirmed.wait(), 2.0)
+
+    async def _remove(self, channel: str, queue: asyncio.Queue[Message]) -> None:
+        async with self._lock:
+            listeners = self._listeners.get(channel, set())
+            listeners.discard(queue)
+            if not listeners:
+                self._listeners.pop(channel, None)
+                self._confirmed.pop(channel, None)
+                with contextlib.suppress(RedisConnectionError):
+                    await self._pubsub.unsubscribe(channel)
+
+    async def _read(self) -> None:
+        # Runs for the life of the process once started; idle costs one blocked read.
+        while True:
+            try:
+                message = await self._pubsub.get_message(timeout=1.0)
+            except RedisConnectionError as exc:
+                log.warning("pub/sub connection lost (%s); listeners fall back to buffers", exc)
+                await asyncio.sleep(0.5)
+                continue
+            if message is None:
+                continue
+            channel = message["channel"].decode()
+            if message["type"] == "subscribe":
+                if event := self._confirmed.get(channel):
+                    event.set()
+            elif message["type"] == "message":
+                for queue in tuple(self._listeners.get(channel, ())):
+                    queue.put_nowait(message["data"])
+
+    async def close(self) -> None:
+        if self._reader:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        await self._pubsub.aclose()

@@ -1,0 +1,44 @@
+"""Messages read model: one row per message, parts as the AI SDK's UI message parts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+from app.domain.events import AssistantMessageCompleted, MessagePosted, TurnRequested
+from app.eventstore import RecordedEvent
+from projections.base import Conn
+
+_INSERT = """
+INSERT INTO messages (session_id, id, role, parts, robot_id, robot_name, model, author_id,
+                      turn_id, created_at, position)
+VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (session_id, id) DO NOTHING
+"""
+
+
+class MessagesProjection:
+    name: str = "messages"
+    tables: tuple[str, ...] = ("messages",)
+
+    async def apply(self, conn: Conn, events: Sequence[RecordedEvent]) -> None:
+        for rec in events:
+            at, pos = rec.recorded_at, rec.global_position
+            match rec.event:
+                case MessagePosted(session_id=sid, message_id=mid, parts=parts, author_id=by):
+                    await conn.execute(_INSERT, [sid, mid, "user", _json(parts), None, None,
+                                                 None, by, None, at, pos])
+                case TurnRequested(session_id=sid, message_id=mid, turn_id=tid):
+                    await conn.execute(
+                        "UPDATE messages SET turn_id = %s WHERE session_id = %s AND id = %s",
+                        [tid, sid, mid])
+                case AssistantMessageCompleted(message_id=mid, parts=parts, robot_id=rid,
+                                               robot_name=rname, model=model, turn_id=tid):
+                    sid = rec.stream_id.removeprefix("session-")
+                    await conn.execute(_INSERT, [sid, mid, "assistant", _json(parts), rid,
+                                                 rname, model, None, tid, at, pos])
+
+
+def _json(value: object) -> str:
+    return msgspec.json.encode(value).decode()

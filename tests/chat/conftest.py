@@ -1,0 +1,22 @@
+"""One running stack per test module (starting one costs about a second)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from app.settings import Settings
+from tests.chat.stack import Stack, running_stack
+from tests.services import TestServices
+
+
+@pytest.fixture(scope="module")
+async def stack(services: TestServices, database: str) -> AsyncIterator[Stack]:
+    base = Settings(database_url=database, redis_url=services.redis_url,
+                    redis_prefix=f"{services.redis_prefix}-{uuid.uuid4().hex[:6]}",
+                    db_pool_min=1, db_pool_max=8, turn_lease_s=1.5, sweep_interval_s=1,
+                    sweep_grace_s=1.0)
+    async with running_stack(base) as running:
+        yield running

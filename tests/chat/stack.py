@@ -1,0 +1,107 @@
+"""A running system for end-to-end tests: API servers, a worker, the projector and the
+fake model server, all real, on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import msgspec
+import uvicorn
+
+from app.accounts import Role
+from app.api.app import create_app
+from app.bootstrap import Services
+from app.settings import Settings
+from projections import all_projections
+from projections.runner import ProjectionRunner
+from workers.local_model import LocalModelServer
+from workers.worker import create_worker
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class QuietServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self):  # type: ignore[no-untyped-def, override]
+        yield
+
+
+class Stack:
+    def __init__(self, settings: Settings, model: LocalModelServer) -> None:
+        self.settings = settings
+        self.model = model
+        self.api_urls: list[str] = []
+        self.token = ""
+        self.services: Services | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._servers: list[tuple[QuietServer, asyncio.Task[Any]]] = []
+        self._workers: list[Any] = []
+
+    async def start(self, api_instances: int = 2, workers: int = 1) -> None:
+        self.services = await Services.start(self.settings)
+        _, self.token = await self.services.accounts.create(
+            f"chatter-{free_port()}", None, Role.ADMIN)
+        for _ in range(api_instances):
+            await self._start_api()
+        for _ in range(workers):
+            self.start_worker()
+        runner = ProjectionRunner(self.settings.database_url or "", self.services.store,
+                                  all_projections(), poll_s=0.5, standby_retry_s=0.1)
+        self._tasks.append(asyncio.create_task(runner.run()))
+
+    async def _start_api(self) -> None:
+        port = free_port()
+        server = QuietServer(uvicorn.Config(create_app(self.settings), host="127.0.0.1",
+                                            port=port, log_level="warning", lifespan="on"))
+        self._servers.append((server, asyncio.create_task(server.serve())))
+        while not server.started:  # noqa: ASYNC110 (uvicorn exposes a flag, not an event)
+            await asyncio.sleep(0.01)
+        self.api_urls.append(f"http://127.0.0.1:{port}")
+
+    def start_worker(self) -> Any:
+        worker = create_worker(self.settings)
+        self._workers.append(worker)
+        self._tasks.append(asyncio.create_task(worker.async_run()))
+        return worker
+
+    def client(self, instance: int = 0, **kw: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.api_urls[instance], timeout=30,
+                                 headers={"Authorization": f"Bearer {self.token}"}, **kw)
+
+    async def stop(self) -> None:
+        for server, _ in self._servers:
+            server.should_exit = True
+        # Let each API instance run its lifespan shutdown (closing its pools) before moving on.
+        await asyncio.wait([task for _, task in self._servers], timeout=10)
+        for worker in self._workers:
+            await worker.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.services:
+            await self.services.close()
+
+
+@contextlib.asynccontextmanager
+async def running_stack(base: Settings, **overrides: Any) -> AsyncIterator[Stack]:
+    async with LocalModelServer() as model:
+        settings = msgspec.structs.replace(
+            base, openai_base_url=model.openai_base_url, anthropic_base_url=model.base_url,
+            anthropic_api_key="test-anthropic-key", openai_api_key="test-openai-key",
+            default_model="openai/fake", model_max_retries=1, **overrides)
+        stack = Stack(settings, model)
+        try:
+            await stack.start()
+            yield stack
+        finally:
+            await stack.stop()

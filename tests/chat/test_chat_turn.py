@@ -1,0 +1,211 @@
+"""A chat turn through HTTP, the log, arq, the model and Redis, back as SSE."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from tests.chat.helpers import (
+    event_types,
+    messages,
+    new_id,
+    robot_with_script,
+    wait_turn,
+)
+from tests.chat.sse import chat_body, frames, read_all, text_of
+from tests.chat.stack import Stack
+from workers.local_model import Script
+
+SLOW = Script(text=" ".join(f"word{i}" for i in range(60)), tokens_per_second=40)
+
+
+async def test_a_full_turn_streams_the_models_text_and_lands_in_the_log_and_read_models(
+    stack: Stack,
+) -> None:
+    reply = "The quick brown fox jumps over the lazy dog, twice."
+    robot = await robot_with_script(stack, Script(text=reply))
+    session, message = new_id("s"), new_id("m")
+    async with stack.client() as client, client.stream(
+        "POST", "/robots/chat/sse", json=chat_body(session, message, "Hello?", robotId=robot)
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.headers["x-vercel-ai-ui-message-stream"] == "v1"
+        assert response.headers["cache-control"] == "no-cache"
+        assert response.headers["x-accel-buffering"] == "no"
+        got = await read_all(response)
+    types = [f.data if f.data == "[DONE]" else f.data["type"] for f in got]
+    assert types[:3] == ["start", "start-step", "text-start"]
+    assert types[-4:] == ["text-end", "finish-step", "finish", "[DONE]"]
+    assert text_of(got) == reply
+    seqs = [f.seq for f in got]
+    assert seqs == list(range(1, len(got) + 1))
+    turn_id = got[0].id.rsplit(":", 1)[0]  # type: ignore[union-attr]
+    assert await event_types(stack, session) == [
+        "SessionStarted", "MessagePosted", "TurnRequested", "TurnStarted",
+        "AssistantMessageCompleted", "TurnCompleted"]
+    # Read your own writes: once [DONE] arrived, the read models hold the reply.
+    rows = await messages(stack, session)
+    assert [(r[0], r[1]) for r in rows] == [(message, "user"), (f"msg-{turn_id}", "assistant")]
+    assert rows[1][2] == [{"type": "text", "text": reply}]
+    turn = await wait_turn(stack, turn_id)
+    assert turn["status"] == "completed" and turn["attempts"] == 1
+
+
+async def test_resume_on_another_instance_mid_stream_misses_and_repeats_nothing(
+    stack: Stack,
+) -> None:
+    robot = await robot_with_script(stack, SLOW)
+    session = new_id("s")
+    first: list = []
+    async with stack.client(0) as one, one.stream(
+        "POST", "/robots/chat/sse", json=chat_body(session, new_id("m"), "go", robotId=robot)
+    ) as response:
+        async for frame in frames(response):
+            first.append(frame)
+            if sum(1 for f in first if f.data != "[DONE]"
+                   and f.data["type"] == "text-delta") == 10:
+                break
+    last_id = first[-1].id
+    async with stack.client(1) as two, two.stream(
+        "GET", f"/robots/chat/sse/{session}/stream", headers={"Last-Event-ID": last_id}
+    ) as resumed:
+        rest = await read_all(resumed)
+    assert rest[-1].data == "[DONE]"
+    assert rest[0].seq == first[-1].seq + 1
+    assert text_of(first) + text_of(rest) == SLOW.text
+
+
+async def test_a_client_that_disconnects_does_not_stop_the_turn(stack: Stack) -> None:
+    robot = await robot_with_script(stack, SLOW)
+    session = new_id("s")
+    async with stack.client() as client:
+        async with client.stream("POST", "/robots/chat/sse",
+                                 json=chat_body(session, new_id("m"), "go", robotId=robot)
+                                 ) as response:
+            async for frame in frames(response):
+                if frame.data != "[DONE]" and frame.data["type"] == "text-delta":
+                    turn_id = frame.id.rsplit(":", 1)[0]  # type: ignore[union-attr]
+                    break
+        row = await wait_turn(stack, turn_id)
+        assert row["status"] == "completed"
+        async with client.stream("GET", f"/robots/sessions/{session}/stream") as again:
+            whole = await read_all(again)
+    assert text_of(whole) == SLOW.text and whole[-1].data == "[DONE]"
+
+
+async def test_cancel_from_the_other_instance_stops_the_turn_within_a_second(
+    stack: Stack,
+) -> None:
+    robot = await robot_with_script(stack, SLOW)
+    session = new_id("s")
+    seen: list = []
+    async with stack.client(0) as one, stack.client(1) as two, one.stream(
+        "POST", "/robots/chat/sse", json=chat_body(session, new_id("m"), "go", robotId=robot)
+    ) as response:
+        cancelled_at = None
+        async for frame in frames(response):
+            seen.append(frame)
+            deltas = [f for f in seen if f.data != "[DONE]" and f.data["type"] == "text-delta"]
+            if len(deltas) == 5 and cancelled_at is None:
+                turn_id = frame.id.rsplit(":", 1)[0]  # type: ignore[union-attr]
+                cancelled_at = time.monotonic()
+                answer = await two.post(f"/robots/sessions/{session}/turns/{turn_id}/cancel")
+                assert answer.status_code == 200, answer.text
+        ended_after = time.monotonic() - cancelled_at  # type: ignore[operator]
+    assert ended_after < 1.0
+    assert [f.data if f.data == "[DONE]" else f.data["type"] for f in seen][-2:] == [
+        "abort", "[DONE]"]
+    types = await event_types(stack, session)
+    assert types[-3:] == ["TurnCancelRequested", "AssistantMessageCompleted", "TurnCancelled"]
+    kept = (await messages(stack, session))[-1]
+    assert kept[1] == "assistant" and kept[2][0]["text"] == text_of(seen)
+    assert SLOW.text.startswith(kept[2][0]["text"])  # type: ignore[union-attr]
+    async with stack.client(1) as two:
+        again = await two.post(f"/robots/sessions/{session}/turns/{turn_id}/cancel")
+    assert again.json()["status"] == "cancelled"
+
+
+async def test_posting_the_same_message_twice_makes_one_message_and_one_turn(
+    stack: Stack,
+) -> None:
+    robot = await robot_with_script(stack, Script(text="once only"))
+    session, message = new_id("s"), new_id("m")
+    body = chat_body(session, message, "hi", robotId=robot)
+    async with stack.client() as client:
+        async with client.stream("POST", "/robots/chat/sse", json=body) as first:
+            a = await read_all(first)
+        async with client.stream("POST", "/robots/chat/sse", json=body) as second:
+            b = await read_all(second)
+    assert text_of(a) == text_of(b) == "once only"
+    assert a[0].id == b[0].id
+    types = await event_types(stack, session)
+    assert types.count("MessagePosted") == 1 and types.count("TurnRequested") == 1
+
+
+async def test_a_second_message_while_a_turn_runs_is_a_409_naming_the_turn(
+    stack: Stack,
+) -> None:
+    robot = await robot_with_script(stack, SLOW)
+    session = new_id("s")
+    async with stack.client() as client, client.stream(
+        "POST", "/robots/chat/sse", json=chat_body(session, new_id("m"), "one", robotId=robot)
+    ) as response:
+        async for frame in frames(response):
+            turn_id = frame.id.rsplit(":", 1)[0]  # type: ignore[union-attr]
+            break
+        clash = await client.post("/robots/chat/sse",
+                                  json=chat_body(session, new_id("m"), "two", robotId=robot))
+        assert clash.status_code == 409
+        assert clash.headers["content-type"].startswith("application/problem+json")
+        assert clash.json()["metadata"] == {"active_turn_id": turn_id}
+        await client.post(f"/robots/sessions/{session}/turns/{turn_id}/cancel")
+
+
+async def test_enqueue_runs_turns_in_order(stack: Stack) -> None:
+    robot = await robot_with_script(stack, Script(tokens=30, tokens_per_second=200))
+    session = new_id("s")
+    async with stack.client() as client:
+        first = await client.post("/robots/sessions", json=chat_body(
+            session, "m-1", "first", robotId=robot))
+        second = await client.post("/robots/sessions", json=chat_body(
+            session, "m-2", "second", robotId=robot, multitask="enqueue"))
+        assert first.status_code == second.status_code == 202
+        turn1, turn2 = first.json()["turnId"], second.json()["turnId"]
+        async with client.stream("GET", second.json()["streamUrl"]) as response:
+            assert (await read_all(response))[-1].data == "[DONE]"
+    row1, row2 = await wait_turn(stack, turn1), await wait_turn(stack, turn2)
+    assert row1["status"] == row2["status"] == "completed"
+    assert row1["finished_at"] <= row2["started_at"]
+    roles = [(r[0], r[1]) for r in await messages(stack, session)]
+    # Chronological: the second message was posted while the first turn still ran.
+    assert roles == [("m-1", "user"), ("m-2", "user"), (f"msg-{turn1}", "assistant"),
+                     (f"msg-{turn2}", "assistant")]
+
+
+async def test_interrupt_cancels_the_running_turn_then_runs_the_new_one(stack: Stack) -> None:
+    robot = await robot_with_script(stack, SLOW)
+    quick = await robot_with_script(stack, Script(text="quick answer"))
+    session = new_id("s")
+    async with stack.client() as client:
+        first = (await client.post("/robots/sessions", json=chat_body(
+            session, "m-1", "long one", robotId=robot))).json()
+        await asyncio.sleep(0.3)
+        async with client.stream("POST", "/robots/chat/sse", json=chat_body(
+            session, "m-2", "never mind", robotId=quick, multitask="interrupt")) as response:
+            got = await read_all(response)
+    assert text_of(got) == "quick answer"
+    assert (await wait_turn(stack, first["turnId"]))["status"] == "cancelled"
+
+
+async def test_a_model_error_fails_the_turn_with_an_error_part_then_done(stack: Stack) -> None:
+    for script in (Script(text="x", fail_status=500), Script(text="a b c d e f", cut_after=3)):
+        robot = await robot_with_script(stack, script)
+        session = new_id("s")
+        async with stack.client() as client, client.stream(
+            "POST", "/robots/chat/sse", json=chat_body(session, new_id("m"), "hi", robotId=robot)
+        ) as response:
+            got = await read_all(response)
+        assert got[-1].data == "[DONE]"
+        assert got[-2].data["type"] == "error" and got[-2].data["errorText"]
+        assert (await event_types(stack, session))[-1] == "TurnFailed"

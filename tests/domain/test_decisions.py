@@ -1,0 +1,162 @@
+"""The session rules, given events / when a command / then events. No database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.domain import decisions as d
+from app.domain.events import (
+    AssistantMessageCompleted,
+    MessagePosted,
+    SessionStarted,
+    TurnCancelled,
+    TurnCancelRequested,
+    TurnCompleted,
+    TurnFailed,
+    TurnRequested,
+    TurnStarted,
+)
+from app.domain.session import fold
+from app.eventstore import Event
+
+TEXT = [{"type": "text", "text": "hi"}]
+
+
+def post(message_id: str = "m1", turn_id: str = "t1", **kw: Any) -> d.PostMessage:
+    return d.PostMessage(session_id="s", message_id=message_id, parts=TEXT, robot_id="r",
+                         author_id="a", new_turn_id=turn_id, **kw)
+
+
+def started(turn_id: str = "t1", attempt: int = 1) -> TurnStarted:
+    return TurnStarted(turn_id=turn_id, attempt=attempt, worker_id="w", robot_id="r",
+                       robot_name="R", model="local/echo", playbook_digest="x")
+
+
+def start(turn_id: str = "t1", lease_alive: bool = False) -> d.StartTurn:
+    return d.StartTurn(turn_id=turn_id, worker_id="w2", robot_id="r", robot_name="R",
+                       model="local/echo", playbook_digest="x", lease_alive=lease_alive)
+
+
+def finish(turn_id: str = "t1", attempt: int = 1, outcome: str = "completed") -> d.FinishTurn:
+    return d.FinishTurn(turn_id=turn_id, attempt=attempt, outcome=outcome, message_id="a1",
+                        parts=[{"type": "text", "text": "yo"}], robot_id="r", robot_name="R",
+                        model="local/echo")
+
+
+def given(*events: Event):  # type: ignore[no-untyped-def]
+    return fold(list(events))
+
+
+def first_turn() -> list[Event]:
+    return [SessionStarted(session_id="s", created_by="a"),
+            MessagePosted(session_id="s", message_id="m1", parts=TEXT, author_id="a"),
+            TurnRequested(session_id="s", turn_id="t1", message_id="m1", robot_id="r",
+                          requested_by="a")]
+
+
+def test_the_first_message_starts_the_session_and_requests_a_turn() -> None:
+    events, posted = d.post_message(given(), post())
+    assert events == first_turn()
+    assert posted == d.Posted(turn_id="t1", is_new=True, runnable=True)
+
+
+def test_posting_the_same_message_again_attaches_to_its_turn() -> None:
+    events, posted = d.post_message(given(*first_turn()), post(turn_id="t-other"))
+    assert events == [] and posted == d.Posted(turn_id="t1", is_new=False, runnable=False)
+
+
+def test_a_second_message_while_a_turn_is_active_is_rejected_by_default() -> None:
+    with pytest.raises(d.TurnActive) as raised:
+        d.post_message(given(*first_turn(), started()), post("m2", "t2"))
+    assert raised.value.turn_id == "t1"
+
+
+def test_enqueue_queues_the_turn_behind_the_active_one() -> None:
+    events, posted = d.post_message(given(*first_turn()), post("m2", "t2", multitask="enqueue"))
+    assert [type(e) for e in events] == [MessagePosted, TurnRequested]
+    assert not posted.runnable
+
+
+def test_interrupt_cancels_a_running_turn_and_queues_the_new_one() -> None:
+    events, posted = d.post_message(given(*first_turn(), started()),
+                                    post("m2", "t2", multitask="interrupt"))
+    assert [type(e) for e in events] == [MessagePosted, TurnCancelRequested, TurnRequested]
+    assert not posted.runnable  # runs once the worker has stopped the first
+
+
+def test_interrupt_of_a_turn_not_yet_started_ends_it_and_runs_the_new_one() -> None:
+    events, posted = d.post_message(given(*first_turn()), post("m2", "t2", multitask="interrupt"))
+    assert TurnCancelled(turn_id="t1", attempt=0, reason="interrupt") in events
+    assert posted.runnable
+
+
+def test_a_deleted_session_takes_no_messages() -> None:
+    from app.domain.events import SessionDeleted
+
+    with pytest.raises(d.SessionGone):
+        d.post_message(given(*first_turn(), SessionDeleted(session_id="s")), post("m2"))
+
+
+def test_a_worker_starts_a_requested_turn_as_attempt_one() -> None:
+    assert d.start_turn(given(*first_turn()), start()) == [
+        TurnStarted(turn_id="t1", attempt=1, worker_id="w2", robot_id="r", robot_name="R",
+                    model="local/echo", playbook_digest="x")]
+
+
+def test_a_running_turn_with_a_live_lease_is_left_alone() -> None:
+    assert d.start_turn(given(*first_turn(), started()), start(lease_alive=True)) == []
+
+
+def test_a_running_turn_whose_worker_died_is_retried_as_the_next_attempt() -> None:
+    events = d.start_turn(given(*first_turn(), started()), start())
+    assert isinstance(events[0], TurnStarted) and events[0].attempt == 2
+
+
+def test_a_turn_abandoned_too_often_fails() -> None:
+    state = given(*first_turn(), started(attempt=1), started(attempt=2), started(attempt=3))
+    [event] = d.start_turn(state, start())
+    assert isinstance(event, TurnFailed) and "3 times" in event.error
+
+
+def test_a_queued_turn_waits_behind_the_active_one() -> None:
+    state = given(*first_turn(),
+                  MessagePosted(session_id="s", message_id="m2", parts=TEXT),
+                  TurnRequested(session_id="s", turn_id="t2", message_id="m2", robot_id="r"))
+    assert d.start_turn(state, start("t2")) == []
+    state = fold([started(), *d.finish_turn(fold([started()], state), finish())], state)
+    assert isinstance(d.start_turn(state, start("t2"))[0], TurnStarted)
+
+
+def test_finishing_appends_the_message_and_exactly_one_terminal_event() -> None:
+    events = d.finish_turn(given(*first_turn(), started()), finish())
+    assert [type(e) for e in events] == [AssistantMessageCompleted, TurnCompleted]
+    state = fold(events, given(*first_turn(), started()))
+    assert state.turn("t1").status == "completed"  # type: ignore[union-attr]
+    assert [m.role for m in state.messages] == ["user", "assistant"]
+
+
+def test_a_stale_attempt_cannot_finish() -> None:
+    with pytest.raises(d.StaleAttempt):
+        d.finish_turn(given(*first_turn(), started(attempt=1), started(attempt=2)), finish())
+    with pytest.raises(d.StaleAttempt):
+        d.finish_turn(given(*first_turn(), started(), TurnCompleted(
+            turn_id="t1", attempt=1, finish_reason="stop")), finish())
+
+
+def test_cancel_of_a_finished_turn_changes_nothing_and_cancel_is_idempotent() -> None:
+    running = given(*first_turn(), started())
+    assert d.cancel_turn(running, "t1", "a") == [
+        TurnCancelRequested(turn_id="t1", requested_by="a")]
+    requested_twice = fold(d.cancel_turn(running, "t1", "a"), running)
+    assert d.cancel_turn(requested_twice, "t1", "a") == []
+    done = fold(d.finish_turn(running, finish()), running)
+    assert d.cancel_turn(done, "t1", "a") == []
+    with pytest.raises(d.UnknownTurn):
+        d.cancel_turn(done, "nope", "a")
+
+
+def test_a_turn_cancelled_before_a_worker_claimed_it_ends_at_claim() -> None:
+    state = given(*first_turn(), started(), TurnCancelRequested(turn_id="t1"))
+    assert d.start_turn(state, start()) == [TurnCancelled(turn_id="t1", attempt=1)]

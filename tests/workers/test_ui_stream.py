@@ -1,0 +1,60 @@
+"""Model events become UI stream parts, and the final message is what the deltas built."""
+
+from __future__ import annotations
+
+from workers.providers.events import (
+    Finished,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallEnded,
+    ToolCallStarted,
+    UsageReported,
+)
+from workers.ui_stream import UIStreamEncoder
+
+
+def test_text_and_reasoning_open_and_close_parts_in_order() -> None:
+    enc = UIStreamEncoder("msg-1", "t1-a1")
+    out = enc.start()
+    for event in (ReasoningDelta("think"), ReasoningDelta("ing"), TextDelta("Hel"),
+                  TextDelta("lo"), UsageReported(3, 2), Finished("stop")):
+        out += enc.on_event(event)
+    out += enc.finish()
+    assert [p["type"] for p in out] == [
+        "start", "start-step", "reasoning-start", "reasoning-delta", "reasoning-delta",
+        "reasoning-end", "text-start", "text-delta", "text-delta", "text-end", "finish-step",
+        "finish"]
+    assert out[0] == {"type": "start", "messageId": "msg-1"}
+    assert out[6] == {"type": "text-start", "id": "t1-a1-2"}
+    assert out[-1] == {"type": "finish", "finishReason": "stop"}
+    assert enc.parts == [{"type": "reasoning", "text": "thinking"},
+                         {"type": "text", "text": "Hello"}]
+    assert enc.usage == (3, 2)
+
+
+def test_a_tool_call_streams_its_input_and_lands_in_the_message() -> None:
+    enc = UIStreamEncoder("m", "p")
+    out = enc.on_event(TextDelta("Let me check."))
+    out += enc.on_event(ToolCallStarted("c1", "current_time"))
+    out += enc.on_event(ToolCallDelta("c1", '{"tz":'))
+    out += enc.on_event(ToolCallEnded("c1", "current_time", '{"tz": "UTC"}'))
+    out += enc.on_event(Finished("tool-calls"))
+    assert [p["type"] for p in out] == ["text-start", "text-delta", "text-end",
+                                        "tool-input-start", "tool-input-delta",
+                                        "tool-input-available"]
+    assert out[-1]["input"] == {"tz": "UTC"}
+    assert enc.parts[-1] == {"type": "tool-current_time", "toolCallId": "c1",
+                             "state": "input-available", "input": {"tz": "UTC"}}
+    assert enc.finish()[-1] == {"type": "finish", "finishReason": "tool-calls"}
+
+
+def test_failure_and_abort_close_the_open_part_first() -> None:
+    enc = UIStreamEncoder("m", "p")
+    enc.on_event(TextDelta("partial"))
+    assert enc.fail("model down") == [{"type": "text-end", "id": "p-1"},
+                                      {"type": "error", "errorText": "model down"}]
+    enc2 = UIStreamEncoder("m", "p")
+    enc2.on_event(TextDelta("partial"))
+    assert [p["type"] for p in enc2.abort()] == ["text-end", "abort"]
+    assert enc2.parts == [{"type": "text", "text": "partial"}]

@@ -1,0 +1,1 @@
+"""Background workers: the turn runner and the model providers it calls."""

@@ -1,0 +1,36 @@
+"""Everything a worker process's tasks need, built once at startup (its composition root)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+from app.bootstrap import Services
+from app.settings import Settings
+from workers.cancels import CancelWatcher
+from workers.models import ModelRouter
+
+
+class WorkerDeps:
+    def __init__(self, services: Services, models: ModelRouter,
+                 cancels: CancelWatcher) -> None:
+        self.services = services
+        self.settings: Settings = services.settings
+        self.handler = services.handler
+        self.arq = services.arq
+        self.models = models
+        self.cancels = cancels
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+    @classmethod
+    async def start(cls, settings: Settings, models: ModelRouter | None = None) -> WorkerDeps:
+        services = await Services.start(settings)
+        cancels = CancelWatcher(services.hub, settings.redis_prefix)
+        await cancels.start()
+        return cls(services, models or ModelRouter(settings), cancels)
+
+    async def close(self) -> None:
+        await self.cancels.stop()
+        await self.models.aclose()
+        await self.services.close()

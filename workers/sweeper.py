@@ -1,0 +1,59 @@
+"""Nothing leaves a turn stuck: find turns that should be running but are not, and retry or
+end them. Postgres says what happened; Redis (arq) may have lost the job."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from app.domain import decisions
+from app.handler import no_result
+from app.turn_queue import enqueue_turn
+from projections.turns import TurnRow, open_turns
+from workers.deps import WorkerDeps
+from workers.turn_runner import TurnRun
+
+log = logging.getLogger(__name__)
+
+
+async def sweep_turns(ctx: dict[str, Any]) -> dict[str, int]:
+    """arq cron task. Returns what it did, by kind, for the job log."""
+    deps: WorkerDeps = ctx["deps"]
+    async with deps.services.pool.connection() as conn:
+        stuck = await open_turns(conn, older_than_s=deps.settings.sweep_grace_s)
+    done = {"requeued": 0, "retried": 0, "failed": 0}
+    for turn in stuck:
+        kind = await _sweep_one(deps, turn)
+        if kind:
+            done[kind] += 1
+    if any(done.values()):
+        log.info("sweeper: %s", done)
+    return done
+
+
+async def _sweep_one(deps: WorkerDeps, turn: TurnRow) -> str | None:
+    if turn.status == "requested":
+        # Committed but never claimed: the enqueue was lost (crash, Redis lost the job).
+        if await enqueue_turn(deps.arq, turn.session_id, turn.turn_id):
+            return "requeued"
+        return None
+    if turn.lease_alive:
+        return None
+    if turn.attempts >= deps.settings.turn_max_attempts:
+        await _give_up(deps, turn)
+        return "failed"
+    # The worker running it died: the next attempt runs under a new job id, because the
+    # dead worker's job may still hold the old one.
+    job_id = f"{turn.turn_id}:attempt-{turn.attempts + 1}"
+    return "retried" if await enqueue_turn(deps.arq, turn.session_id, turn.turn_id,
+                                           job_id) else None
+
+
+async def _give_up(deps: WorkerDeps, turn: TurnRow) -> None:
+    reason = (f"the turn was abandoned {turn.attempts} times (its worker stopped"
+              " answering); giving up")
+    _, outcome = await deps.handler.execute(
+        turn.session_id, no_result(lambda s: decisions.give_up_turn(s, turn.turn_id, reason)))
+    if outcome.events:
+        run = TurnRun(deps, turn.session_id, turn.turn_id)
+        await run._ended_without_running(outcome)

@@ -1,0 +1,197 @@
+"""Run one turn: claim it in the log, call the model, stream parts, record the outcome.
+
+The log decides what happened: a worker that lost its claim (another attempt took over)
+cannot record a second answer, and every turn ends with exactly one terminal event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+import uuid
+from typing import Any
+
+from app.domain import decisions
+from app.domain.events import TurnCancelled, TurnFailed, TurnStarted, Usage
+from app.domain.session import SessionState, Turn
+from app.eventstore import EventMetadata
+from app.handler import Outcome, no_result
+from app.model_refs import ModelRef
+from app.robots import DEFAULT_ROBOT_ID, Robot
+from app.streams.publisher import TurnPublisher, publish_terminal
+from app.turn_queue import enqueue_turn
+from workers.deps import WorkerDeps
+from workers.leases import keep_renewing, lease_alive, release, take_lease
+from workers.prompt import build_request
+from workers.providers import ModelError
+from workers.stream_writer import StreamWriter
+from workers.ui_stream import UIStreamEncoder
+
+log = logging.getLogger(__name__)
+
+
+def reply_id(turn_id: str) -> str:
+    """The assistant message's id: the same across attempts, so clients see one message."""
+    return f"msg-{turn_id}"
+
+
+class TurnRun:
+    def __init__(self, deps: WorkerDeps, session_id: str, turn_id: str) -> None:
+        self.deps = deps
+        self.session_id = session_id
+        self.turn_id = turn_id
+        self.meta = EventMetadata(actor=f"worker:{deps.worker_id}", correlation_id=turn_id)
+        self.publisher = TurnPublisher(deps.services.redis, deps.settings.redis_prefix,
+                                       turn_id, ttl_s=deps.settings.stream_buffer_ttl_s)
+        self.writer = StreamWriter(self.publisher)
+
+    async def run(self) -> str:
+        state = await self.deps.handler.load(self.session_id)
+        turn = state.turn(self.turn_id)
+        if turn is None or turn.finished:
+            return "nothing to do"
+        robot = await self._robot(turn.robot_id)
+        ref = self.deps.models.resolve(robot.model)
+        claim = decisions.StartTurn(
+            turn_id=self.turn_id, worker_id=self.deps.worker_id, robot_id=str(robot.id),
+            robot_name=robot.name, model=str(ref),
+            playbook_digest=hashlib.sha256(robot.playbook.encode()).hexdigest()[:16],
+            lease_alive=await lease_alive(self.deps.services.pool, self.turn_id),
+            max_attempts=self.deps.settings.turn_max_attempts)
+        _, claimed = await self.deps.handler.execute(
+            self.session_id, no_result(lambda s: decisions.start_turn(s, claim)),
+            metadata=self.meta,
+            alongside=take_lease(self.session_id, self.deps.worker_id,
+                                 self.deps.settings.turn_lease_s))
+        started = next((e for e in claimed.events if isinstance(e, TurnStarted)), None)
+        if started is None:
+            return await self._ended_without_running(claimed)
+        return await self._run_attempt(claimed.state, started, robot, ref.model, ref.provider)
+
+    async def _robot(self, robot_id: str) -> Robot:
+        robots = self.deps.services.robots
+        robot = await robots.get(uuid.UUID(robot_id), include_deleted=True)
+        return robot or await robots.get(DEFAULT_ROBOT_ID)  # type: ignore[return-value]
+
+    async def _ended_without_running(self, claimed: Outcome) -> str:
+        ended = claimed.events[0] if claimed.events else None
+        if isinstance(ended, TurnCancelled | TurnFailed):
+            await self.publisher.resume_numbering()
+            encoder = UIStreamEncoder(reply_id(self.turn_id), self.turn_id)
+            parts = encoder.abort() if isinstance(ended, TurnCancelled) else encoder.fail(
+                ended.error)
+            await self._finish_stream(parts, claimed)
+            await self._enqueue_next(claimed.state)
+            return type(ended).__name__
+        return "not mine to run now"
+
+    async def _run_attempt(self, state: SessionState, started: TurnStarted, robot: Robot,
+                           model: str, provider_name: str) -> str:
+        attempt = started.attempt
+        turn = state.turn(self.turn_id)
+        assert turn is not None
+        cancel = self.deps.cancels.watch(self.turn_id)
+        renew = asyncio.create_task(keep_renewing(
+            self.deps.services.pool, self.turn_id, attempt, self.deps.settings.turn_lease_s))
+        encoder = UIStreamEncoder(reply_id(self.turn_id), f"{self.turn_id}-a{attempt}")
+        try:
+            if await self.publisher.resume_numbering():
+                self.writer.send({"type": "data-turn-retry", "data": {"attempt": attempt}},
+                                 {"type": "start-step"})
+            else:
+                self.writer.send(*encoder.start())
+            outcome, error, timing = await self._stream_model(
+                state, turn, robot, model, provider_name, encoder, cancel)
+            await self.writer.flush()
+            finished = await self._record(encoder, attempt, outcome, error, robot, started,
+                                          timing)
+        finally:
+            renew.cancel()
+            self.deps.cancels.forget(self.turn_id)
+            with contextlib.suppress(asyncio.CancelledError):
+                await renew
+        if finished is None:
+            return "stale attempt: another worker took over"
+        final = {"completed": encoder.finish, "cancelled": encoder.abort}.get(outcome)
+        await self._finish_stream(final() if final else encoder.fail(error or ""), finished)
+        await release(self.deps.services.pool, self.turn_id, attempt)
+        await self._enqueue_next(finished.state)
+        return outcome
+
+    async def _stream_model(self, state: SessionState, turn: Turn, robot: Robot, model: str,
+                            provider_name: str, encoder: UIStreamEncoder,
+                            cancel: asyncio.Event) -> tuple[str, str | None, dict[str, float]]:
+        provider = self.deps.models.provider(ModelRef(provider_name, model))
+        request = build_request(state, turn, robot, model)
+        began = time.perf_counter()
+        timing: dict[str, float] = {}
+
+        async def consume() -> None:
+            async for event in provider.stream(request):
+                parts = encoder.on_event(event)
+                if parts:
+                    if "ttft" not in timing and encoder.saw_output:
+                        timing["ttft"] = (time.perf_counter() - began) * 1000
+                    self.writer.send(*parts)
+
+        task = asyncio.create_task(consume())
+        stop = asyncio.create_task(cancel.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        timing["duration"] = (time.perf_counter() - began) * 1000
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ModelError):
+                await task
+            return "cancelled", None, timing
+        try:
+            task.result()
+        except ModelError as exc:
+            log.warning("turn %s: model call failed: %s", self.turn_id, exc)
+            return "failed", str(exc), timing
+        return "completed", None, timing
+
+    async def _record(self, encoder: UIStreamEncoder, attempt: int, outcome: str,
+                      error: str | None, robot: Robot, started: TurnStarted,
+                      timing: dict[str, float]) -> Outcome | None:
+        command = decisions.FinishTurn(
+            turn_id=self.turn_id, attempt=attempt, outcome=outcome,
+            message_id=reply_id(self.turn_id), parts=encoder.parts,
+            robot_id=str(robot.id), robot_name=robot.name, model=started.model,
+            usage=Usage(input_tokens=encoder.usage[0], output_tokens=encoder.usage[1]),
+            finish_reason=encoder.finish_reason, error=error,
+            time_to_first_token_ms=timing.get("ttft"), duration_ms=timing.get("duration"))
+        try:
+            _, finished = await self.deps.handler.execute(
+                self.session_id, no_result(
+                    lambda s: decisions.finish_turn(s, command)), metadata=self.meta)
+        except decisions.StaleAttempt:
+            log.warning("turn %s attempt %s was superseded; dropping its answer",
+                        self.turn_id, attempt)
+            return None
+        return finished
+
+    async def _finish_stream(self, parts: list[dict[str, Any]], outcome: Outcome) -> None:
+        """Published only after the terminal event committed: a client that saw `finish`
+        can read the message back."""
+        await self.writer.flush()
+        checkpoint = outcome.appended.checkpoint if outcome.appended else None
+        await publish_terminal(self.publisher, parts, checkpoint)
+
+    async def _enqueue_next(self, state: SessionState) -> None:
+        following = state.active_turn
+        if following is not None and following.status == "requested":
+            await enqueue_turn(self.deps.arq, self.session_id, following.turn_id)
+
+
+async def run_turn(ctx: dict[str, Any], session_id: str, turn_id: str) -> str:
+    """arq task: run (or resume, or end) one turn. Safe to deliver more than once."""
+    deps: WorkerDeps = ctx["deps"]
+    return await TurnRun(deps, session_id, turn_id).run()
+
+

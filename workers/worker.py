@@ -1,0 +1,52 @@
+"""The arq worker: `robots worker`, or `arq workers.worker.WorkerSettings`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq import Worker, cron, func
+from arq.connections import RedisSettings
+
+from app.settings import Settings, load_settings
+from app.streams.keys import arq_queue
+from app.turn_queue import RUN_TURN
+from workers.deps import WorkerDeps
+from workers.sweeper import sweep_turns
+from workers.turn_runner import run_turn
+
+
+def worker_options(settings: Settings) -> dict[str, Any]:
+    async def startup(ctx: dict[str, Any]) -> None:
+        ctx["deps"] = await WorkerDeps.start(settings)
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        if "deps" in ctx:
+            await ctx["deps"].close()
+
+    every = max(1, settings.sweep_interval_s)
+    return {
+        # arq may deliver a job again after a worker dies; the log makes that harmless.
+        "functions": [func(run_turn, name=RUN_TURN, max_tries=1000)],
+        "cron_jobs": [cron(sweep_turns, second=set(range(0, 60, every)),
+                           run_at_startup=True, timeout=60)],
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "redis_settings": RedisSettings.from_dsn(settings.redis_url or "redis://"),
+        "queue_name": arq_queue(settings.redis_prefix),
+        "poll_delay": settings.arq_poll_delay_s,
+        "max_jobs": settings.worker_max_jobs,
+        "job_timeout": 3600,
+        # Results are in the log; keeping them in Redis would block re-enqueueing the id.
+        "keep_result": 0,
+    }
+
+
+def create_worker(settings: Settings, **overrides: Any) -> Worker:
+    options = {**worker_options(settings), "handle_signals": False, **overrides}
+    return Worker(**options)
+
+
+class WorkerSettings:
+    """For the `arq` command line; reads settings from the environment once, at import."""
+
+    locals().update(worker_options(load_settings()))
