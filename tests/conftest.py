@@ -13,7 +13,7 @@ from psycopg_pool import AsyncConnectionPool
 from app.domain.events import registry
 from app.eventstore import EventStore
 from app.migrate import migrate_url
-from tests.services import TestServices, database_url
+from tests.services import FoundServices, database_url
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,8 +30,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def services() -> Iterator[TestServices]:
-    found = TestServices()
+def services() -> Iterator[FoundServices]:
+    found = FoundServices()
     yield found
     found.stop()
 
@@ -49,7 +49,7 @@ def _drop_database(admin_url: str, name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-async def template_database(services: TestServices) -> AsyncIterator[str]:
+async def template_database(services: FoundServices) -> AsyncIterator[str]:
     """A migrated database that fresh test databases are copied from."""
     name = f"robots_test_tpl_{uuid.uuid4().hex[:8]}"
     url = _create_database(services.postgres_admin_url, name)
@@ -59,7 +59,7 @@ async def template_database(services: TestServices) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def database(services: TestServices, template_database: str) -> AsyncIterator[str]:
+async def database(services: FoundServices, template_database: str) -> AsyncIterator[str]:
     """The run's shared database: tests that share it use their own stream ids."""
     name = f"robots_test_{uuid.uuid4().hex[:8]}"
     yield _create_database(services.postgres_admin_url, name, template_database)
@@ -67,7 +67,7 @@ async def database(services: TestServices, template_database: str) -> AsyncItera
 
 
 @pytest.fixture
-async def fresh_database(services: TestServices, template_database: str) -> AsyncIterator[str]:
+async def fresh_database(services: FoundServices, template_database: str) -> AsyncIterator[str]:
     """An empty migrated database for one test (for tests that read the whole log)."""
     name = f"robots_test_{uuid.uuid4().hex[:8]}"
     yield _create_database(services.postgres_admin_url, name, template_database)

@@ -37,7 +37,7 @@ def _postgres_answers(url: str) -> bool:
         return False
 
 
-class TestServices:
+class FoundServices:
     """Admin URLs for the servers the test run uses, and what it started itself."""
 
     def __init__(self) -> None:

@@ -13,11 +13,11 @@ from app.accounts import Role
 from app.api.app import create_app
 from app.bootstrap import Services
 from app.settings import Settings
-from tests.services import TestServices
+from tests.services import FoundServices
 
 
 @pytest.fixture(scope="session")
-def settings(services: TestServices, database: str) -> Settings:
+def settings(services: FoundServices, database: str) -> Settings:
     return Settings(
         database_url=database, redis_url=services.redis_url, redis_prefix=services.redis_prefix,
         db_pool_min=1, db_pool_max=5,
@@ -63,7 +63,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def fresh_settings(services: TestServices, fresh_database: str) -> Settings:
+def fresh_settings(services: FoundServices, fresh_database: str) -> Settings:
     return msgspec.structs.replace(
         Settings(redis_url=services.redis_url, redis_prefix=services.redis_prefix,
                  db_pool_min=1, db_pool_max=5),

@@ -9,11 +9,11 @@ import pytest
 
 from app.settings import Settings
 from tests.chat.stack import Stack, running_stack
-from tests.services import TestServices
+from tests.services import FoundServices
 
 
 @pytest.fixture(scope="module")
-async def stack(services: TestServices, database: str) -> AsyncIterator[Stack]:
+async def stack(services: FoundServices, database: str) -> AsyncIterator[Stack]:
     base = Settings(database_url=database, redis_url=services.redis_url,
                     redis_prefix=f"{services.redis_prefix}-{uuid.uuid4().hex[:6]}",
                     db_pool_min=1, db_pool_max=8, turn_lease_s=1.5, sweep_interval_s=1,

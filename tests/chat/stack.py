@@ -93,7 +93,8 @@ class Stack:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(base: Settings, **overrides: Any) -> AsyncIterator[Stack]:
+async def running_stack(base: Settings, *, workers: int = 1,
+                        **overrides: Any) -> AsyncIterator[Stack]:
     async with LocalModelServer() as model:
         settings = msgspec.structs.replace(
             base, openai_base_url=model.openai_base_url, anthropic_base_url=model.base_url,
@@ -101,7 +102,21 @@ async def running_stack(base: Settings, **overrides: Any) -> AsyncIterator[Stack
             default_model="openai/fake", model_max_retries=1, **overrides)
         stack = Stack(settings, model)
         try:
-            await stack.start()
+            await stack.start(workers=workers)
             yield stack
         finally:
             await stack.stop()
+
+
+def worker_environment(settings: Settings) -> dict[str, str]:
+    """The environment a `robots worker` process needs to join this stack."""
+    import os
+
+    from app.settings import environment_variables
+
+    env = {k: v for k, v in os.environ.items() if k not in environment_variables().values()}
+    for field, var in environment_variables().items():
+        value = getattr(settings, field)
+        if value is not None:
+            env[var] = str(value)
+    return env

@@ -2,7 +2,8 @@
 
 Routes: `POST /v1/chat/completions` (OpenAI), `POST /v1/messages` (Anthropic) and
 `GET /v1/models` (Anthropic's shape when the request carries `anthropic-version`, else
-OpenAI's); the `/v1` may be missing or doubled, so either base URL works for either SDK. Recent requests are recorded in `requests`, so tests can count retries.
+OpenAI's); the `/v1` may be missing or doubled, so either base URL works for either SDK.
+Recent requests are recorded in `requests`, so tests can count retries.
 """
 
 from __future__ import annotations

@@ -1,0 +1,106 @@
+"""Nothing leaves a turn stuck: a worker killed mid-turn, a job Redis lost."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from app.settings import Settings
+from app.streams.keys import arq_queue, buffer_key
+from tests.chat.helpers import event_types, new_id, robot_with_script, turn_row, wait_turn
+from tests.chat.sse import chat_body, read_all, text_of
+from tests.chat.stack import Stack, running_stack, worker_environment
+from tests.services import FoundServices
+from workers.local_model import Script
+
+SLOW = Script(text=" ".join(f"w{i}" for i in range(40)), tokens_per_second=20)
+
+
+@pytest.fixture(scope="module")
+async def bare_stack(services: FoundServices, database: str) -> AsyncIterator[Stack]:
+    """API and projector, no worker: each test brings the workers it needs."""
+    base = Settings(database_url=database, redis_url=services.redis_url,
+                    redis_prefix=f"{services.redis_prefix}-{uuid.uuid4().hex[:6]}",
+                    db_pool_min=1, db_pool_max=8, turn_lease_s=1.5, sweep_interval_s=1,
+                    sweep_grace_s=1.0)
+    async with running_stack(base, workers=0) as running:
+        yield running
+
+
+async def wait_until(check, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_worker_killed_mid_turn_is_retried_and_ends_with_one_answer(
+    bare_stack: Stack,
+) -> None:
+    stack = bare_stack
+    robot = await robot_with_script(stack, SLOW)
+    doomed = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app.cli", "worker", env=worker_environment(stack.settings),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        session = new_id("s")
+        async with stack.client() as client:
+            accepted = (await client.post("/robots/sessions", json=chat_body(
+                session, new_id("m"), "go", robotId=robot))).json()
+        turn_id = accepted["turnId"]
+
+        async def midway() -> bool:
+            assert stack.services is not None
+            row = await turn_row(stack, turn_id)
+            parts = await stack.services.redis.xlen(
+                buffer_key(stack.settings.redis_prefix, turn_id))
+            return bool(row and row["status"] == "running") and parts > 8
+
+        await wait_until(midway)
+        os.kill(doomed.pid, signal.SIGKILL)
+        await asyncio.wait_for(doomed.wait(), 10)
+    finally:
+        if doomed.returncode is None:
+            doomed.kill()
+            await doomed.wait()
+    survivor = stack.start_worker()
+    row = await wait_turn(stack, turn_id, timeout=30)
+    assert row["status"] == "completed" and row["attempts"] == 2
+    types = await event_types(stack, session)
+    assert types.count("TurnStarted") == 2
+    assert types.count("AssistantMessageCompleted") == 1
+    assert sum(types.count(t) for t in ("TurnCompleted", "TurnFailed", "TurnCancelled")) == 1
+    async with stack.client() as client, client.stream(
+            "GET", f"/robots/sessions/{session}/stream?turn_id={turn_id}") as response:
+        frames = await read_all(response)
+    assert frames[-1].data == "[DONE]"
+    assert any(f.data != "[DONE]" and f.data["type"] == "data-turn-retry" for f in frames)
+    assert text_of(frames).endswith(SLOW.text)
+    await survivor.close()
+
+
+async def test_a_job_lost_by_redis_is_found_by_the_sweeper(bare_stack: Stack) -> None:
+    stack = bare_stack
+    assert stack.services is not None
+    robot = await robot_with_script(stack, Script(text="recovered"))
+    session = new_id("s")
+    async with stack.client() as client:
+        accepted = (await client.post("/robots/sessions", json=chat_body(
+            session, new_id("m"), "go", robotId=robot))).json()
+    turn_id = accepted["turnId"]
+    redis = stack.services.redis
+    queue = arq_queue(stack.settings.redis_prefix)
+    assert await redis.zrem(queue, turn_id) == 1
+    assert await redis.delete(f"arq:job:{turn_id}") == 1
+    worker = stack.start_worker()
+    row = await wait_turn(stack, turn_id, timeout=30)
+    assert row["status"] == "completed" and row["attempts"] == 1
+    assert (await event_types(stack, session)).count("AssistantMessageCompleted") == 1
+    await worker.close()
