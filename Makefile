@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 $(BIN)/robots: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	touch $(BIN)/robots
 
 .PHONY: install run test lint bench

@@ -1,0 +1,70 @@
+"""`robots dev` on a fresh machine: embedded PostgreSQL and Redis, one command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+import httpx
+
+from app.settings import environment_variables
+from tests.chat.stack import free_port
+from tests.chat.sse import chat_body, read_all, text_of
+from workers.local_model import default_reply
+
+
+async def test_dev_starts_on_embedded_servers_chats_offline_and_stops_cleanly(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in environment_variables().values()}
+    env.update({"ROBOTS_DATA_DIR": str(tmp_path / "data"), "PORT": str(port),
+                "PYTHONUNBUFFERED": "1"})
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app.cli", "dev", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    output: list[str] = []
+    try:
+        token = await _token_from_banner(process, output)
+        base = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base, timeout=30,
+                                     headers={"Authorization": f"Bearer {token}"}) as client:
+            ready = await client.get("/ready")
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["checks"] == {"postgres": "ok", "redis": "ok"}
+            # No key anywhere: the built-in robot answers with the local model, offline.
+            async with client.stream("POST", "/robots/chat/sse",
+                                     json=chat_body("dev-session", "m1", "ping")) as response:
+                frames = await read_all(response)
+        assert frames[-1].data == "[DONE]"
+        assert text_of(frames) == default_reply("ping")
+        assert (tmp_path / "data" / "postgres").is_dir()
+        assert (tmp_path / "data" / "dev-admin-token").read_text().strip() == token
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(process.wait(), 30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        rest = await process.stdout.read() if process.stdout else b""  # type: ignore[union-attr]
+        output.append(rest.decode(errors="replace"))
+    assert process.returncode == 0, "".join(output)[-3000:]
+
+
+async def _token_from_banner(process: asyncio.subprocess.Process, output: list[str]) -> str:
+    assert process.stdout is not None
+    deadline = asyncio.get_running_loop().time() + 120
+    while asyncio.get_running_loop().time() < deadline:
+        line = (await asyncio.wait_for(process.stdout.readline(), 120)).decode()
+        output.append(line)
+        if match := re.search(r"dev admin token: (\S+)", line):
+            return match.group(1)
+        if not line and process.returncode is not None:
+            break
+    raise AssertionError("robots dev printed no token:\n" + "".join(output)[-3000:])
