@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 
 from app.settings import environment_variables
-from tests.chat.stack import free_port
 from tests.chat.sse import chat_body, read_all, text_of
+from tests.chat.stack import free_port
 from workers.local_model import default_reply
 
 
