@@ -12,7 +12,9 @@ from app.accounts import AccountStore
 from app.domain.events import registry
 from app.eventstore import EventStore
 from app.handler import SessionHandler
+from app.provider_settings import ProviderSettingsStore
 from app.robots import RobotStore
+from app.server_secret import KeyCipher
 from app.settings import Settings
 from app.streams.hub import PubSubHub
 from app.turn_queue import arq_pool
@@ -35,6 +37,8 @@ class Services:
         self.handler = SessionHandler(self.store)
         self.accounts = AccountStore(pool)
         self.robots = RobotStore(pool)
+        # Provider settings and model lists; API keys are encrypted with the server secret.
+        self.provider_settings = ProviderSettingsStore(pool, KeyCipher(settings))
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:

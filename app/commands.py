@@ -115,10 +115,17 @@ async def dev(settings: Settings) -> None:
             web = _QuietServer(uvicorn.Config(create_app(s, services), host=s.host,
                                               port=s.port, log_level=s.log_level.lower()))
             arq_worker = create_worker(s)
-            _print_banner(s, token)
+
+            async def announce() -> None:
+                # Only once the port is bound: whoever reads the banner can connect at once.
+                while not web.started:  # noqa: ASYNC110 (uvicorn exposes a flag, not an event)
+                    await asyncio.sleep(0.02)
+                _print_banner(s, token)
+                await asyncio.Event().wait()
+
             try:
                 await _until_signalled(web.serve(), _projector(s, services).run(),
-                                       arq_worker.async_run())
+                                       arq_worker.async_run(), announce())
             finally:
                 web.should_exit = True
                 await arq_worker.close()

@@ -61,6 +61,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     worker_max_jobs: int = 500
     # Replay buffer of a turn's parts in Redis: how long it lives after the last part.
     stream_buffer_ttl_s: int = 3600
+    # How long a worker reuses the provider settings it read (enabled, key, base URL) before
+    # reading them again: an administrator's change reaches every worker within this.
+    provider_settings_ttl_s: float = 2.0
+    # A provider's cached model list older than this is reported stale (refresh it).
+    model_list_max_age_s: int = 86400
 
     def __repr__(self) -> str:  # keys must never reach a log line through a settings dump
         return "Settings(...)"
@@ -109,6 +114,8 @@ _ENV: dict[str, str] = {
     "sweep_interval_s": "SWEEP_INTERVAL_S",
     "sweep_grace_s": "SWEEP_GRACE_S",
     "worker_max_jobs": "WORKER_MAX_JOBS",
+    "provider_settings_ttl_s": "PROVIDER_SETTINGS_TTL_S",
+    "model_list_max_age_s": "MODEL_LIST_MAX_AGE_S",
 }
 
 

@@ -17,15 +17,16 @@ class BatchResult(NamedTuple):
 
 
 async def read_checkpoint(conn: Conn, name: str, *, lock: bool = False) -> Checkpoint:
-    await conn.execute(
-        "INSERT INTO projection_checkpoints (name) VALUES (%s) ON CONFLICT DO NOTHING", [name]
-    )
-    cur = await conn.execute(
-        "SELECT transaction_id::text::bigint, global_position FROM projection_checkpoints"
-        " WHERE name = %s" + (" FOR UPDATE" if lock else ""),
-        [name],
-    )
-    row = await cur.fetchone()
+    query = ("SELECT transaction_id::text::bigint, global_position FROM projection_checkpoints"
+             " WHERE name = %s" + (" FOR UPDATE" if lock else ""))
+    row = await (await conn.execute(query, [name])).fetchone()
+    if row is None:
+        # Only a projection's first batch writes here: a write takes a transaction id,
+        # and an id taken before reading the log would hold this very read's horizon back.
+        await conn.execute(
+            "INSERT INTO projection_checkpoints (name) VALUES (%s) ON CONFLICT DO NOTHING",
+            [name])
+        row = await (await conn.execute(query, [name])).fetchone()
     assert row is not None
     return Checkpoint(*row)
 

@@ -25,7 +25,7 @@ from app.streams.publisher import TurnPublisher, publish_terminal
 from app.turn_queue import enqueue_turn
 from workers.deps import WorkerDeps
 from workers.leases import keep_renewing, lease_alive, release, take_lease
-from workers.prompt import build_request
+from workers.prompt import PromptError, build_request
 from workers.providers import ModelError
 from workers.stream_writer import StreamWriter
 from workers.ui_stream import UIStreamEncoder
@@ -124,10 +124,14 @@ class TurnRun:
     async def _stream_model(self, state: SessionState, turn: Turn, robot: Robot, model: str,
                             provider_name: str, encoder: UIStreamEncoder,
                             cancel: asyncio.Event) -> tuple[str, str | None, dict[str, float]]:
-        provider = self.deps.models.provider(ModelRef(provider_name, model))
-        request = build_request(state, turn, robot, model)
         began = time.perf_counter()
         timing: dict[str, float] = {}
+        try:
+            provider = self.deps.models.provider(ModelRef(provider_name, model))
+            request = build_request(state, turn, robot, model)
+        except (PromptError, ModelError) as exc:
+            timing["duration"] = 0.0
+            return "failed", str(exc), timing
 
         async def consume() -> None:
             async for event in provider.stream(request):

@@ -17,8 +17,10 @@ from app.api.auth import PUBLIC_PATHS, TokenAuthentication
 from app.api.chat import ChatController
 from app.api.health import health, ready
 from app.api.problems import exception_handlers
+from app.api.providers import ProvidersController
 from app.api.robots import RobotsController
-from app.api.sessions import SessionsController
+from app.api.session_detail import SessionDetailController
+from app.api.sessions import JulepSessionsController, SessionsController
 from app.bootstrap import Services
 from app.settings import Settings
 
@@ -39,7 +41,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
     return Litestar(
         route_handlers=[
             health, ready, AccountsController, RobotsController, SessionsController,
-            ChatController,
+            ChatController, SessionDetailController, JulepSessionsController,
+            ProvidersController,
         ],
         lifespan=[lifespan],
         state=State({}),

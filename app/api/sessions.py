@@ -1,10 +1,11 @@
-"""Robot sessions: the conversations, read from the sessions read model."""
+"""Listing sessions: Storyden's page mode and Julep's limit/offset, sort and metadata filters."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -15,16 +16,24 @@ from app.accounts import Account, Permission
 from app.api.auth import requires
 from app.api.chat import ChatRequest, TurnAccepted, start_in_background
 from app.api.paging import page_numbers, parse_page
+from app.api.problems import ProblemError
 from app.api.profiles import ProfileReference, profile_reference
 from app.bootstrap import Services
-from projections.sessions import SessionRow, list_sessions
+from projections.sessions import ListQuery, SessionRow, list_sessions
 
 PAGE_SIZE = 20
+FILTER_PREFIX = "metadata_filter."
+LISTING_RULES = (
+    "Storyden mode: `page` (from 1, 20 a page). Julep mode: `limit` (1-100) and `offset`."
+    " `page` with `limit` pages by `limit`; `page` with `offset` is a 400. `sort_by`"
+    " (created_at | updated_at) and `direction` (asc | desc, default desc) work in both, as"
+    " do `account_id` and `metadata_filter.<key>=<value>` (values are JSON scalars: 3, true,"
+    " \"3\"; anything else is a string). Deleted sessions are never listed."
+)
 
 
-class RobotSessionRef(
-    msgspec.Struct, kw_only=True, rename={"created": "createdAt", "updated": "updatedAt"}
-):
+class RobotSessionRef(msgspec.Struct, kw_only=True, omit_defaults=True,
+                      rename={"created": "createdAt", "updated": "updatedAt"}):
     id: str
     created: datetime
     updated: datetime
@@ -42,17 +51,83 @@ class RobotSessionsListResult(msgspec.Struct, kw_only=True, omit_defaults=True):
     next_page: int | None = None
 
 
+class JulepSession(msgspec.Struct, kw_only=True):
+    id: str
+    title: str | None
+    situation: str | None
+    system_template: str | None
+    summary: str | None
+    render_templates: bool
+    token_budget: int | None
+    context_overflow: str | None
+    recall_options: dict[str, Any] | None
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    kind: str
+
+
+class JulepSessionList(msgspec.Struct, kw_only=True):
+    items: list[JulepSession]
+
+
 def _ref(row: SessionRow) -> RobotSessionRef:
-    creator = None
-    if row.created_by is not None and row.creator_joined is not None:
-        creator = profile_reference(row.created_by, row.creator_joined)
-    return RobotSessionRef(
-        id=row.id,
-        created=row.created_at,
-        updated=row.updated_at,
-        name=row.name or "New conversation",
-        created_by=creator,
-    )
+    creator = (profile_reference(row.created_by, row.creator_joined)
+               if row.created_by and row.creator_joined else None)
+    return RobotSessionRef(id=row.id, created=row.created_at, updated=row.updated_at,
+                           name=row.name or "New conversation", created_by=creator)
+
+
+def _julep(row: SessionRow) -> JulepSession:
+    return JulepSession(
+        id=row.id, title=row.name, situation=row.situation, system_template=row.system_template,
+        summary=row.summary, render_templates=row.render_templates,
+        token_budget=row.token_budget, context_overflow=row.context_overflow,
+        recall_options=row.recall_options, metadata=row.metadata, created_at=row.created_at,
+        updated_at=row.updated_at, kind="single_agent")
+
+
+def metadata_filter(query: dict[str, list[str]]) -> dict[str, Any]:
+    """`metadata_filter.tier=3` -> {"tier": 3}: values are read as JSON scalars."""
+    found: dict[str, Any] = {}
+    for key, values in query.items():
+        if not key.startswith(FILTER_PREFIX):
+            continue
+        name = key[len(FILTER_PREFIX):]
+        if not name or len(values) != 1:
+            raise ProblemError(400, f"{key} needs a key name and exactly one value",
+                               slug="invalid-request", metadata={"parameter": key})
+        try:
+            value = json.loads(values[0])
+        except ValueError:
+            value = values[0]
+        found[name] = value if isinstance(value, str | int | float | bool) or value is None \
+            else values[0]
+    return found
+
+
+Limit = Annotated[int | None, QueryParameter(ge=1, le=100, description="Julep: page size")]
+Offset = Annotated[int | None, QueryParameter(ge=0, description="Julep: rows to skip")]
+SortBy = Annotated[Literal["created_at", "updated_at"], QueryParameter(description="Sort key")]
+Direction = Annotated[Literal["asc", "desc"], QueryParameter(description="Sort direction")]
+Page = Annotated[str | None, QueryParameter(description="Storyden: page number, from 1")]
+AccountId = Annotated[uuid.UUID | None,
+                      QueryParameter(description="Only sessions this account started")]
+
+
+def _query(page: str | None, limit: int | None, offset: int | None, sort_by: str,
+           direction: str, account_id: uuid.UUID | None,
+           request: Request[Any, Any, Any]) -> tuple[ListQuery, int]:
+    if page is not None and offset is not None:
+        raise ProblemError(400, "use either page (Storyden) or offset (Julep), not both",
+                           slug="invalid-request", metadata={"parameter": "page"})
+    size = limit or PAGE_SIZE
+    current = parse_page(page) if offset is None else offset // size + 1
+    start = offset if offset is not None else (current - 1) * size
+    filters = metadata_filter(dict(request.query_params.dict()))
+    return ListQuery(limit=size, offset=start, sort_by=sort_by,  # type: ignore[arg-type]
+                     direction=direction, account_id=account_id,  # type: ignore[arg-type]
+                     metadata=filters), current
 
 
 class SessionsController(Controller):
@@ -60,31 +135,20 @@ class SessionsController(Controller):
     tags = ["sessions"]
     guards = [requires(Permission.USE_ROBOTS)]
 
-    @get("/")
-    async def list(
-        self,
-        state: State,
-        page: Annotated[str | None, QueryParameter(description="Page number, from 1")] = None,
-        account_id: Annotated[
-            uuid.UUID | None, QueryParameter(description="Only sessions this account started")
-        ] = None,
-    ) -> RobotSessionsListResult:
-        """Sessions, newest first, 20 a page. Every USE_ROBOTS member sees every session."""
-        current = parse_page(page)
+    @get("/", description=LISTING_RULES)
+    async def list(self, request: Request[Account, Any, Any], state: State, page: Page = None,
+                   limit: Limit = None, offset: Offset = None, sort_by: SortBy = "created_at",
+                   direction: Direction = "desc",
+                   account_id: AccountId = None) -> RobotSessionsListResult:
+        """Sessions, newest first. Every USE_ROBOTS member sees every session."""
+        query, current = _query(page, limit, offset, sort_by, direction, account_id, request)
         services: Services = state.services
         async with services.pool.connection() as conn:
-            rows, total = await list_sessions(
-                conn, limit=PAGE_SIZE, offset=(current - 1) * PAGE_SIZE, account_id=account_id
-            )
-        total_pages, next_page = page_numbers(current, total, PAGE_SIZE)
+            rows, total = await list_sessions(conn, query)
+        total_pages, next_page = page_numbers(current, total, query.limit)
         return RobotSessionsListResult(
-            page_size=PAGE_SIZE,
-            results=total,
-            total_pages=total_pages,
-            current_page=current,
-            sessions=[_ref(r) for r in rows],
-            next_page=next_page,
-        )
+            page_size=query.limit, results=total, total_pages=total_pages,
+            current_page=current, sessions=[_ref(r) for r in rows], next_page=next_page)
 
     @post("/", status_code=202)
     async def start_turn(self, request: Request[Account, Any, Any], state: State,
@@ -92,3 +156,21 @@ class SessionsController(Controller):
         """Start a turn nobody watches live (same body as the chat stream); follow it at
         `streamUrl`. 202: the turn is recorded and queued."""
         return await start_in_background(request, state.services, data)
+
+
+class JulepSessionsController(Controller):
+    path = "/sessions"
+    tags = ["sessions"]
+    guards = [requires(Permission.USE_ROBOTS)]
+
+    @get("/", description=LISTING_RULES)
+    async def list(self, request: Request[Account, Any, Any], state: State, page: Page = None,
+                   limit: Limit = None, offset: Offset = None, sort_by: SortBy = "created_at",
+                   direction: Direction = "desc",
+                   account_id: AccountId = None) -> JulepSessionList:
+        """The same listing in Julep's envelope and field names."""
+        query, _ = _query(page, limit, offset, sort_by, direction, account_id, request)
+        services: Services = state.services
+        async with services.pool.connection() as conn:
+            rows, _total = await list_sessions(conn, query)
+        return JulepSessionList(items=[_julep(r) for r in rows])

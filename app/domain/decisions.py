@@ -13,6 +13,8 @@ from app.domain.events import (
     Multitask,
     Part,
     SessionDeleted,
+    SessionForked,
+    SessionSettingsChanged,
     SessionStarted,
     TurnCancelled,
     TurnCancelRequested,
@@ -22,7 +24,7 @@ from app.domain.events import (
     TurnStarted,
     Usage,
 )
-from app.domain.session import SessionState, Turn, fold
+from app.domain.session import Message, SessionSettings, SessionState, Turn, fold
 from app.eventstore import Event
 
 
@@ -192,6 +194,62 @@ def give_up_turn(state: SessionState, turn_id: str, reason: str) -> list[Event]:
     if turn is None or turn.finished:
         return []
     return [TurnFailed(turn_id=turn_id, attempt=turn.attempt, error=reason)]
+
+
+class SessionNotFound(Exception):
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"no session with id {session_id}")
+
+
+def change_settings(state: SessionState, change: SessionSettingsChanged) -> list[Event]:
+    """Record only what actually changes; an empty or no-op change appends nothing."""
+    if not state.exists or state.deleted:
+        raise SessionNotFound(change.session_id)
+    current = {"name": state.name, **msgspec.structs.asdict(state.settings)}
+    changed = {k: v for k, v in change.changes().items() if current.get(k) != v}
+    if not changed:
+        return []
+    return [SessionSettingsChanged(session_id=change.session_id, **changed)]
+
+
+class UnknownMessage(Exception):
+    def __init__(self, message_id: str) -> None:
+        super().__init__(f"no message {message_id} in this session")
+
+
+def fork_session(source: SessionState, source_id: str, at_message_id: str, new_id: str,
+                 by: str | None) -> list[Event]:
+    """The new session's first events: where it came from, its settings, and copies of the
+    messages up to and including `at_message_id` (nothing after it)."""
+    if not source.exists or source.deleted:
+        raise SessionNotFound(source_id)
+    if source.message(at_message_id) is None:
+        raise UnknownMessage(at_message_id)
+    events: list[Event] = [
+        SessionStarted(session_id=new_id, created_by=by, name=source.name,
+                       metadata=source.settings.metadata),
+        SessionForked(session_id=new_id, from_session_id=source_id,
+                      at_message_id=at_message_id, at_version=source.version),
+    ]
+    settings = {k: v for k, v in msgspec.structs.asdict(source.settings).items()
+                if k != "metadata" and v != getattr(SessionSettings(), k)}
+    if settings:
+        events.append(SessionSettingsChanged(session_id=new_id, **settings))
+    for message in source.messages:
+        events.append(_copy(message, new_id))
+        if message.id == at_message_id:
+            break
+    return events
+
+
+def _copy(message: Message, session_id: str) -> Event:
+    if message.role == "user":
+        return MessagePosted(session_id=session_id, message_id=message.id, parts=message.parts,
+                             author_id=message.author_id)
+    return AssistantMessageCompleted(
+        turn_id=message.turn_id or "", message_id=message.id, parts=message.parts,
+        robot_id=message.robot_id or "", robot_name=message.robot_name or "",
+        model=message.model or "")
 
 
 def delete_session(state: SessionState, session_id: str) -> list[Event]:

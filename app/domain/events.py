@@ -6,7 +6,7 @@ Message parts are stored as the AI SDK's UI message parts (`{"type": "text", "te
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -39,6 +39,56 @@ class SessionRenamed(Event, frozen=True):
 
 class SessionDeleted(Event, frozen=True):
     session_id: str
+
+
+class RecallOptions(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    """Julep's recall options: how a session searches its own history."""
+
+    mode: Literal["vector", "text", "hybrid"] = "hybrid"
+    limit: Annotated[int, msgspec.Meta(ge=1, le=50)] = 10
+    num_search_messages: Annotated[int, msgspec.Meta(ge=1, le=50)] = 4
+    max_query_length: Annotated[int, msgspec.Meta(ge=100, le=10_000)] = 1000
+    confidence: Annotated[float, msgspec.Meta(ge=-1, le=1)] = 0.5
+    alpha: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.5
+    mmr_strength: Annotated[float, msgspec.Meta(ge=0, lt=1)] = 0.5
+    lang: str = "en-US"
+    metadata_filter: dict[str, Any] = {}
+
+
+ContextOverflow = Literal["truncate", "adaptive"]
+
+
+class SessionSettingsChanged(Event, frozen=True):
+    """Only the fields that changed are present; null clears a setting."""
+
+    session_id: str
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    situation: str | msgspec.UnsetType | None = msgspec.UNSET
+    system_template: str | msgspec.UnsetType | None = msgspec.UNSET
+    render_templates: bool | msgspec.UnsetType = msgspec.UNSET
+    token_budget: int | msgspec.UnsetType | None = msgspec.UNSET
+    context_overflow: ContextOverflow | msgspec.UnsetType | None = msgspec.UNSET
+    recall_options: RecallOptions | msgspec.UnsetType | None = msgspec.UNSET
+    metadata: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+    summary: str | msgspec.UnsetType | None = msgspec.UNSET
+
+    def changes(self) -> dict[str, Any]:
+        return {
+            f: v
+            for f in self.__struct_fields__
+            if f != "session_id" and (v := getattr(self, f)) is not msgspec.UNSET
+        }
+
+
+class SessionForked(Event, frozen=True):
+    """This session began as a copy of another's history up to one of its messages."""
+
+    session_id: str
+    from_session_id: str
+    at_message_id: str
+    at_version: int
 
 
 class MessagePosted(Event, frozen=True):
@@ -108,6 +158,17 @@ class TurnCancelled(Event, frozen=True):
 TERMINAL_TURN_EVENTS = (TurnCompleted, TurnFailed, TurnCancelled)
 
 registry = EventRegistry(
-    SessionStarted, SessionRenamed, SessionDeleted, MessagePosted, TurnRequested, TurnStarted,
-    TurnCancelRequested, AssistantMessageCompleted, TurnCompleted, TurnFailed, TurnCancelled,
+    SessionStarted,
+    SessionRenamed,
+    SessionDeleted,
+    SessionSettingsChanged,
+    SessionForked,
+    MessagePosted,
+    TurnRequested,
+    TurnStarted,
+    TurnCancelRequested,
+    AssistantMessageCompleted,
+    TurnCompleted,
+    TurnFailed,
+    TurnCancelled,
 )

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
 from app.domain.events import (
     AssistantMessageCompleted,
+    ContextOverflow,
     MessagePosted,
     Part,
+    RecallOptions,
     SessionDeleted,
+    SessionForked,
     SessionRenamed,
+    SessionSettingsChanged,
     SessionStarted,
     TurnCancelled,
     TurnCancelRequested,
@@ -32,6 +36,9 @@ class Message(msgspec.Struct, frozen=True, kw_only=True):
     parts: list[Part]
     turn_id: str | None = None
     robot_id: str | None = None
+    robot_name: str | None = None
+    model: str | None = None
+    author_id: str | None = None
 
 
 class Turn(msgspec.Struct, frozen=True, kw_only=True):
@@ -48,10 +55,26 @@ class Turn(msgspec.Struct, frozen=True, kw_only=True):
         return self.status in TERMINAL
 
 
+class SessionSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Julep's session options."""
+
+    situation: str | None = None
+    system_template: str | None = None
+    render_templates: bool = True
+    token_budget: int | None = None
+    context_overflow: ContextOverflow | None = None
+    recall_options: RecallOptions | None = None
+    metadata: dict[str, Any] = {}
+    summary: str | None = None
+
+
 class SessionState(msgspec.Struct, frozen=True, kw_only=True):
     exists: bool = False
     deleted: bool = False
     name: str | None = None
+    created_by: str | None = None
+    forked_from: str | None = None
+    settings: SessionSettings = SessionSettings()
     version: int = 0
     messages: tuple[Message, ...] = ()
     turns: tuple[Turn, ...] = ()  # in the order they were requested
@@ -84,14 +107,20 @@ def _replace_turn(state: SessionState, turn_id: str, **changes: object) -> Sessi
 def evolve(state: SessionState, event: Event) -> SessionState:
     """The state after one more event. Pure; unknown events change nothing."""
     match event:
-        case SessionStarted(name=name):
-            return msgspec.structs.replace(state, exists=True, name=name)
+        case SessionStarted(name=name, created_by=by, metadata=meta):
+            settings = msgspec.structs.replace(state.settings, metadata=meta)
+            return msgspec.structs.replace(state, exists=True, name=name, created_by=by,
+                                           settings=settings)
         case SessionRenamed(name=name):
             return msgspec.structs.replace(state, name=name)
+        case SessionSettingsChanged():
+            return _apply_settings(state, event)
+        case SessionForked(from_session_id=source):
+            return msgspec.structs.replace(state, forked_from=source)
         case SessionDeleted():
             return msgspec.structs.replace(state, deleted=True)
-        case MessagePosted(message_id=mid, parts=parts):
-            message = Message(id=mid, role="user", parts=parts)
+        case MessagePosted(message_id=mid, parts=parts, author_id=by):
+            message = Message(id=mid, role="user", parts=parts, author_id=by)
             return msgspec.structs.replace(state, messages=(*state.messages, message))
         case TurnRequested(turn_id=tid, message_id=mid, robot_id=rid):
             turn = Turn(turn_id=tid, message_id=mid, robot_id=rid)
@@ -100,8 +129,10 @@ def evolve(state: SessionState, event: Event) -> SessionState:
             return _replace_turn(state, tid, status="running", attempt=attempt, robot_id=rid)
         case TurnCancelRequested(turn_id=tid):
             return _replace_turn(state, tid, cancel_requested=True)
-        case AssistantMessageCompleted(turn_id=tid, message_id=mid, parts=parts, robot_id=rid):
-            message = Message(id=mid, role="assistant", parts=parts, turn_id=tid, robot_id=rid)
+        case AssistantMessageCompleted(turn_id=tid, message_id=mid, parts=parts, robot_id=rid,
+                                       robot_name=rname, model=model):
+            message = Message(id=mid, role="assistant", parts=parts, turn_id=tid, robot_id=rid,
+                              robot_name=rname, model=model)
             return msgspec.structs.replace(state, messages=(*state.messages, message))
         case TurnCompleted(turn_id=tid):
             return _replace_turn(state, tid, status="completed")
@@ -110,6 +141,13 @@ def evolve(state: SessionState, event: Event) -> SessionState:
         case TurnCancelled(turn_id=tid):
             return _replace_turn(state, tid, status="cancelled")
     return state
+
+
+def _apply_settings(state: SessionState, event: SessionSettingsChanged) -> SessionState:
+    changes = event.changes()
+    name = changes.pop("name", state.name)
+    settings = msgspec.structs.replace(state.settings, **changes)
+    return msgspec.structs.replace(state, name=name, settings=settings)
 
 
 def fold(events: list[Event], state: SessionState | None = None) -> SessionState:

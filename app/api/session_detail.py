@@ -1,0 +1,210 @@
+"""One session: read it (now or as of a version), change it, delete it, replay its events,
+fork it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, delete, get, patch, post
+from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from app import session_view
+from app.accounts import Account, Permission
+from app.api.auth import requires
+from app.api.problems import ProblemError
+from app.bootstrap import Services
+from app.chat import READ_MODELS
+from app.domain import decisions
+from app.domain.events import ContextOverflow, RecallOptions, SessionSettingsChanged, session_stream
+from app.eventstore import Checkpoint, EventMetadata
+from app.handler import no_result
+from app.session_settings import TemplateError, check_template
+from projections.messages import UnknownCursor
+from projections.waiting import wait_for
+
+MessageLimit = Annotated[int, QueryParameter(ge=1, le=100, description="Messages per page")]
+Before = Annotated[str | None, QueryParameter(description="Messages older than this id")]
+AsOf = Annotated[int | None, QueryParameter(ge=1, description="The session at this version,"
+                                                                " folded from the log")]
+
+
+class SessionPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """Fields left out keep their value; null clears a setting."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | msgspec.UnsetType = (
+        msgspec.UNSET)
+    situation: str | msgspec.UnsetType | None = msgspec.UNSET
+    system_template: str | msgspec.UnsetType | None = msgspec.UNSET
+    render_templates: bool | msgspec.UnsetType = msgspec.UNSET
+    token_budget: Annotated[int, msgspec.Meta(gt=0)] | msgspec.UnsetType | None = msgspec.UNSET
+    context_overflow: ContextOverflow | msgspec.UnsetType | None = msgspec.UNSET
+    recall_options: RecallOptions | msgspec.UnsetType | None = msgspec.UNSET
+    metadata: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+    summary: str | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class ForkRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    at_message_id: str
+
+
+class HistoryEvent(msgspec.Struct, kw_only=True):
+    type: str
+    version: int
+    global_position: int
+    recorded_at: datetime
+    actor: str | None
+    data: dict[str, Any]
+
+
+class EventHistory(msgspec.Struct, kw_only=True, omit_defaults=True):
+    events: list[HistoryEvent]
+    next_after: int | None = None
+
+
+def _not_found(session_id: str) -> ProblemError:
+    return ProblemError(404, f"no session with id {session_id}", slug="not-found")
+
+
+async def _caught_up(services: Services, session_id: str) -> None:
+    """Read your own writes: wait until projections include the stream's last event."""
+    async with services.pool.connection() as conn:
+        row = await (await conn.execute(
+            "SELECT transaction_id::text::bigint, global_position FROM events"
+            " WHERE stream_id = %s ORDER BY stream_version DESC LIMIT 1",
+            [session_stream(session_id)])).fetchone()
+    if row:
+        await wait_for(services.pool, Checkpoint(*row), READ_MODELS,
+                       services.settings.read_your_writes_timeout_s)
+
+
+def _bad_cursor(exc: UnknownCursor) -> ProblemError:
+    return ProblemError(400, str(exc), slug="invalid-request", metadata={"parameter": "before"})
+
+
+async def _current(services: Services, session_id: str, before: str | None = None,
+                   limit: int = 50) -> session_view.RobotSessionOut:
+    await _caught_up(services, session_id)
+    try:
+        found = await session_view.from_read_model(services.pool, session_id, before=before,
+                                                   limit=limit)
+    except UnknownCursor as exc:
+        raise _bad_cursor(exc) from None
+    if found is None:
+        raise _not_found(session_id)
+    return found
+
+
+class SessionDetailController(Controller):
+    path = "/robots/sessions/{session_id:str}"
+    tags = ["sessions"]
+    guards = [requires(Permission.USE_ROBOTS)]
+
+    @get("/")
+    async def get_session(self, state: State, session_id: FromPath[str],
+                          before: Before = None, limit: MessageLimit = 50,
+                          as_of: AsOf = None) -> session_view.RobotSessionOut:
+        """The session and a page of its messages: the newest `limit` (before `before`),
+        in chronological order; `next_before` only when older messages exist."""
+        services: Services = state.services
+        if as_of is not None:
+            return await self._as_of(services, session_id, as_of, before, limit)
+        return await _current(services, session_id, before, limit)
+
+    async def _as_of(self, services: Services, session_id: str, version: int,
+                     before: str | None, limit: int) -> session_view.RobotSessionOut:
+        records = await services.store.read_stream(session_stream(session_id),
+                                                   up_to_version=version)
+        if not records:
+            raise _not_found(session_id)
+        if records[-1].stream_version < version:
+            raise ProblemError(400, f"as_of={version} is beyond the session's latest version"
+                                    f" {records[-1].stream_version}", slug="invalid-request",
+                               metadata={"parameter": "as_of"})
+        try:
+            found = await session_view.from_log(services.pool, records, before=before,
+                                                limit=limit)
+        except UnknownCursor as exc:
+            raise _bad_cursor(exc) from None
+        if found is None:
+            raise ProblemError(404, f"session {session_id} did not exist at version {version}",
+                               slug="not-found")
+        return found
+
+    @patch("/")
+    async def change(self, request: Request[Account, Any, Any], state: State,
+                     session_id: FromPath[str], data: JSONBody[SessionPatch],
+                     ) -> session_view.RobotSessionOut:
+        """Change session options; each change is one SessionSettingsChanged event."""
+        if isinstance(data.system_template, str):
+            try:
+                check_template(data.system_template)
+            except TemplateError as exc:
+                raise ProblemError(400, str(exc), slug="invalid-field", metadata={
+                    "field": "system_template", "line": exc.line}) from None
+        fields = {k: v for k, v in msgspec.structs.asdict(data).items()
+                  if v is not msgspec.UNSET}
+        change = SessionSettingsChanged(session_id=session_id, **fields)
+        services: Services = state.services
+        try:
+            await services.handler.execute(
+                session_id, no_result(lambda s: decisions.change_settings(s, change)),
+                metadata=EventMetadata(actor=str(request.user.id)))
+        except decisions.SessionNotFound:
+            raise _not_found(session_id) from None
+        return await _current(services, session_id)
+
+    @delete("/", status_code=204)
+    async def remove(self, request: Request[Account, Any, Any], state: State,
+                     session_id: FromPath[str]) -> None:
+        """Delete the session from listings; its events stay in the log."""
+        services: Services = state.services
+        _, outcome = await services.handler.execute(
+            session_id, no_result(lambda s: decisions.delete_session(s, session_id)),
+            metadata=EventMetadata(actor=str(request.user.id)))
+        if not outcome.state.exists:
+            raise _not_found(session_id)
+        await _caught_up(services, session_id)
+
+    @get("/events")
+    async def events(
+        self, state: State, session_id: FromPath[str],
+        after: Annotated[int, QueryParameter(ge=0, description="After this version")] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+    ) -> EventHistory:
+        """The session's raw event history, in order: the log is its memory."""
+        services: Services = state.services
+        records = await services.store.read_stream(session_stream(session_id), after, limit + 1)
+        if not records and after == 0:
+            raise _not_found(session_id)
+        page = records[:limit]
+        return EventHistory(
+            events=[HistoryEvent(type=r.type, version=r.stream_version,
+                                 global_position=r.global_position, recorded_at=r.recorded_at,
+                                 actor=r.metadata.actor, data=msgspec.to_builtins(r.event))
+                    for r in page],
+            next_after=page[-1].stream_version if len(records) > limit else None)
+
+    @post("/fork", status_code=201)
+    async def fork(self, request: Request[Account, Any, Any], state: State,
+                   session_id: FromPath[str], data: JSONBody[ForkRequest],
+                   ) -> session_view.RobotSessionOut:
+        """A new session whose history is this one's up to `at_message_id` (inclusive), to
+        retry a conversation from that point with another robot or model."""
+        services: Services = state.services
+        source = await services.handler.load(session_id)
+        new_id = uuid.uuid4().hex
+        try:
+            events = decisions.fork_session(source, session_id, data.at_message_id, new_id,
+                                            str(request.user.id))
+        except decisions.SessionNotFound:
+            raise _not_found(session_id) from None
+        except decisions.UnknownMessage as exc:
+            raise ProblemError(422, str(exc), slug="invalid-field",
+                               metadata={"field": "at_message_id"}) from None
+        await services.store.append(session_stream(new_id), events, 0,
+                                    metadata=EventMetadata(actor=str(request.user.id)))
+        return await _current(services, new_id)

@@ -1,0 +1,292 @@
+"""The sessions read API: Storyden and Julep listings, one session, changes, history."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+import pytest
+from litestar.testing import AsyncTestClient
+
+from app.accounts import Account, Role
+from app.bootstrap import Services
+from app.settings import Settings
+from tests.api import reference
+from tests.api.conftest import bearer
+from tests.api.seed import projected, projector, seed_session
+
+Client = AsyncTestClient  # type: ignore[type-arg]
+
+
+class World(msgspec.Struct, kw_only=True):
+    client: Any
+    services: Services
+    admin: Account
+    member: Account
+    auth: dict[str, str]
+
+
+@pytest.fixture
+async def world(fresh_settings: Settings) -> AsyncIterator[World]:
+    from app.api.app import create_app
+
+    services = await Services.start(fresh_settings)
+    admin, token = await services.accounts.create("ada", "Ada", Role.ADMIN)
+    member, _ = await services.accounts.create("bob", "Bob", Role.MEMBER)
+    assert fresh_settings.database_url
+    async with projector(fresh_settings.database_url), AsyncTestClient(
+            app=create_app(fresh_settings)) as client:
+        yield World(client=client, services=services, admin=admin, member=member,
+                    auth=bearer(token))
+    await services.close()
+
+
+async def seed(world: World, count: int, **kw: Any) -> list[str]:
+    ids = [f"s{i:03}" for i in range(count)]
+    result = None
+    for sid in ids:
+        result = await seed_session(world.services.store, sid, author=str(world.admin.id), **kw)
+    if result:
+        await projected(world.services.store, result)
+    return ids
+
+
+async def get(world: World, url: str) -> Any:
+    response = await world.client.get(url, headers=world.auth)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_storyden_pages_at_their_edges(world: World) -> None:
+    empty = await get(world, "/robots/sessions")
+    assert (empty["results"], empty["total_pages"], empty["current_page"]) == (0, 1, 1)
+    assert empty["sessions"] == [] and "next_page" not in empty
+    ids = await seed(world, 20)
+    one_page = await get(world, "/robots/sessions")
+    assert one_page["results"] == 20 and "next_page" not in one_page
+    assert [s["id"] for s in one_page["sessions"]] == ids[::-1]  # newest first
+    reference.check(one_page, "RobotSessionsListResult")
+    await seed_session(world.services.store, "s999", author=str(world.member.id))
+    await projected(world.services.store, await seed_session(
+        world.services.store, "zz-last", author=str(world.member.id)))
+    first = await get(world, "/robots/sessions?page=1")
+    last = await get(world, "/robots/sessions?page=2")
+    assert first["next_page"] == 2 and first["total_pages"] == 2
+    assert len(last["sessions"]) == 2 and "next_page" not in last
+    mine = await get(world, f"/robots/sessions?account_id={world.member.id}")
+    assert [s["id"] for s in mine["sessions"]] == ["zz-last", "s999"]
+    assert mine["sessions"][0]["created_by"]["handle"] == "bob"
+
+
+async def test_julep_limit_offset_sort_and_direction(world: World) -> None:
+    ids = await seed(world, 5)
+    page = await get(world, "/robots/sessions?limit=2&offset=2&direction=asc")
+    assert [s["id"] for s in page["sessions"]] == ids[2:4]
+    assert (page["page_size"], page["current_page"], page["next_page"]) == (2, 2, 3)
+    # Touch the oldest: it becomes the most recently updated.
+    await world.client.patch(f"/robots/sessions/{ids[0]}", headers=world.auth,
+                             json={"situation": "on call"})
+    by_update = await get(world, "/robots/sessions?sort_by=updated_at&limit=1")
+    assert by_update["sessions"][0]["id"] == ids[0]
+    julep = await get(world, "/sessions?limit=2&sort_by=created_at&direction=asc")
+    assert [s["id"] for s in julep["items"]] == ids[:2]
+    assert set(julep["items"][0]) == {
+        "id", "title", "situation", "system_template", "summary", "render_templates",
+        "token_budget", "context_overflow", "recall_options", "metadata", "created_at",
+        "updated_at", "kind"}
+
+
+async def test_metadata_filters_match_json_scalars_on_every_key(world: World) -> None:
+    store, author = world.services.store, str(world.admin.id)
+    await seed_session(store, "gold-3", author=author, metadata={"tier": 3, "vip": True,
+                                                                 "team": "gold"})
+    await seed_session(store, "gold-str", author=author, metadata={"tier": "3", "vip": True,
+                                                                   "team": "gold"})
+    await projected(store, await seed_session(store, "silver", author=author,
+                                              metadata={"tier": 3, "vip": False}))
+
+    async def listed(query: str) -> list[str]:
+        return sorted(s["id"] for s in (await get(world, f"/sessions?{query}"))["items"])
+
+    assert await listed("metadata_filter.tier=3") == ["gold-3", "silver"]
+    assert await listed('metadata_filter.tier="3"') == ["gold-str"]
+    assert await listed("metadata_filter.vip=true&metadata_filter.tier=3") == ["gold-3"]
+    assert await listed("metadata_filter.team=gold") == ["gold-3", "gold-str"]
+    assert await listed("metadata_filter.team=silver") == []
+
+
+@pytest.mark.parametrize("query, names", [
+    ("page=0", "page"), ("page=2&offset=0", "page"), ("limit=0", "limit"),
+    ("limit=101", "limit"), ("offset=-1", "offset"), ("sort_by=name", "sort_by"),
+    ("direction=up", "direction"), ("metadata_filter.=x", "metadata_filter"),
+])
+async def test_invalid_listing_parameters_are_400s_that_say_why(world: World, query: str,
+                                                                names: str) -> None:
+    for path in ("/robots/sessions", "/sessions"):
+        response = await world.client.get(f"{path}?{query}", headers=world.auth)
+        assert response.status_code == 400, (path, query, response.text)
+        assert names in response.text
+
+
+async def test_one_session_pages_its_messages_newest_first_in_chronological_order(
+    world: World,
+) -> None:
+    await seed(world, 1, exchanges=30)  # 60 messages
+    whole = await get(world, "/robots/sessions/s000")
+    reference.check(whole, "RobotSession")
+    messages = whole["message_list"]["messages"]
+    assert len(messages) == 50 and whole["message_list"]["results"] == 60
+    assert messages[-1]["id"] == "msg-s000-t29" and messages[0]["id"] == "s000-u5"
+    assert whole["message_list"]["next_before"] == "s000-u5"
+    for m in messages:
+        reference.check(m, "RobotSessionMessage")
+    assert messages[-1]["robot"] == {"id": "robot-1", "name": "Helper"}
+    assert messages[-2]["author"]["handle"] == "ada"
+    older = await get(world, "/robots/sessions/s000?before=s000-u5&limit=100")
+    assert older["message_list"]["messages"][0]["id"] == "s000-u0"
+    assert len(older["message_list"]["messages"]) == 10
+    assert "next_before" not in older["message_list"]  # the start of history
+    small = await get(world, "/robots/sessions/s000?limit=1&before=s000-u1")
+    assert [m["id"] for m in small["message_list"]["messages"]] == ["msg-s000-t0"]
+
+
+@pytest.mark.parametrize("query", ["before=nope", "limit=0", "limit=101", "as_of=0",
+                                   "as_of=999"])
+async def test_bad_message_paging_is_a_400(world: World, query: str) -> None:
+    await seed(world, 1, exchanges=1)
+    response = await world.client.get(f"/robots/sessions/s000?{query}", headers=world.auth)
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"]
+
+
+async def test_an_unknown_session_is_a_404_problem(world: World) -> None:
+    response = await world.client.get("/robots/sessions/nope", headers=world.auth)
+    assert response.status_code == 404
+    reference.check(response.json(), "APIError")
+
+
+async def test_changing_options_records_one_event_per_change(world: World) -> None:
+    await seed(world, 1)
+    body = {"name": "Incident review", "situation": "A moderation team.",
+            "system_template": "You help {{ session.situation }}.", "token_budget": 4000,
+            "context_overflow": "truncate", "metadata": {"team": "mods"},
+            "recall_options": {"mode": "text", "limit": 5, "confidence": -0.5,
+                               "mmr_strength": 0.9}}
+    changed = await world.client.patch("/robots/sessions/s000", headers=world.auth, json=body)
+    assert changed.status_code == 200, changed.text
+    session = changed.json()
+    assert session["name"] == "Incident review" and session["token_budget"] == 4000
+    assert session["recall_options"]["mode"] == "text"
+    same = await world.client.patch("/robots/sessions/s000", headers=world.auth, json=body)
+    assert same.status_code == 200
+    history = await get(world, "/robots/sessions/s000/events")
+    assert [e["type"] for e in history["events"]] == ["SessionStarted", "SessionSettingsChanged"]
+    assert history["events"][1]["actor"] == str(world.admin.id)
+    assert history["events"][1]["data"]["token_budget"] == 4000
+    cleared = await world.client.patch("/robots/sessions/s000", headers=world.auth,
+                                       json={"token_budget": None})
+    assert "token_budget" not in cleared.json()
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"system_template": "Hi {{ name "}, "line 1"),
+    ({"system_template": "ok\n{% if x %}\nno end"}, "line"),
+    ({"token_budget": 0}, "token_budget"),
+    ({"context_overflow": "drop"}, "context_overflow"),
+    ({"recall_options": {"mode": "fuzzy"}}, "mode"),
+    ({"recall_options": {"limit": 51}}, "limit"),
+    ({"recall_options": {"mmr_strength": 1}}, "mmr_strength"),
+    ({"recall_options": {"max_query_length": 99}}, "max_query_length"),
+    ({"name": ""}, "name"),
+    ({"colour": "red"}, "colour"),
+])
+async def test_invalid_changes_are_4xx_naming_the_field(world: World, body: dict[str, Any],
+                                                         field: str) -> None:
+    await seed(world, 1)
+    response = await world.client.patch("/robots/sessions/s000", headers=world.auth, json=body)
+    assert response.status_code in (400, 422), response.text
+    assert field in response.json()["detail"]
+
+
+async def test_delete_hides_the_session_but_keeps_its_events(world: World) -> None:
+    await seed(world, 2, exchanges=1)
+    gone = await world.client.delete("/robots/sessions/s000", headers=world.auth)
+    assert gone.status_code == 204
+    assert [s["id"] for s in (await get(world, "/robots/sessions"))["sessions"]] == ["s001"]
+    assert (await world.client.get("/robots/sessions/s000",
+                                   headers=world.auth)).status_code == 404
+    history = await get(world, "/robots/sessions/s000/events")
+    assert history["events"][-1]["type"] == "SessionDeleted"
+    assert len(history["events"]) == 7
+
+
+async def test_event_history_pages_by_version(world: World) -> None:
+    await seed(world, 1, exchanges=3)  # 16 events
+    first = await get(world, "/robots/sessions/s000/events?limit=10")
+    assert [e["version"] for e in first["events"]] == list(range(1, 11))
+    assert first["next_after"] == 10
+    rest = await get(world, "/robots/sessions/s000/events?after=10&limit=10")
+    assert [e["version"] for e in rest["events"]] == list(range(11, 17))
+    assert "next_after" not in rest
+
+
+async def test_as_of_folds_the_log_and_the_latest_fold_equals_the_read_model(
+    world: World,
+) -> None:
+    await seed(world, 1, exchanges=3)
+    await world.client.patch("/robots/sessions/s000", headers=world.auth,
+                             json={"name": "renamed", "metadata": {"k": 1}})
+    at_start = await get(world, "/robots/sessions/s000?as_of=1")
+    assert at_start["message_list"]["messages"] == [] and at_start["name"] == "s000"
+    after_one = await get(world, "/robots/sessions/s000?as_of=6")
+    assert [m["id"] for m in after_one["message_list"]["messages"]] == [
+        "s000-u0", "msg-s000-t0"]
+    latest = await get(world, "/robots/sessions/s000?as_of=17")
+    live = await get(world, "/robots/sessions/s000")
+    assert latest == live
+    assert live["name"] == "renamed" and live["metadata"] == {"k": 1}
+    paged_fold = await get(world, "/robots/sessions/s000?as_of=17&limit=2&before=s000-u2")
+    paged_live = await get(world, "/robots/sessions/s000?limit=2&before=s000-u2")
+    assert paged_fold == paged_live
+
+
+async def test_fork_keeps_history_up_to_the_message_and_nothing_after(world: World) -> None:
+    await seed(world, 1, exchanges=3)
+    await world.client.patch("/robots/sessions/s000", headers=world.auth,
+                             json={"situation": "triage"})
+    forked = await world.client.post("/robots/sessions/s000/fork", headers=world.auth,
+                                     json={"at_message_id": "msg-s000-t1"})
+    assert forked.status_code == 201, forked.text
+    fork = forked.json()
+    assert [m["id"] for m in fork["message_list"]["messages"]] == [
+        "s000-u0", "msg-s000-t0", "s000-u1", "msg-s000-t1"]
+    assert fork["situation"] == "triage" and fork["forked_from"] == "s000"
+    history = await get(world, f"/robots/sessions/{fork['id']}/events")
+    assert history["events"][1]["type"] == "SessionForked"
+    assert history["events"][1]["data"]["at_message_id"] == "msg-s000-t1"
+    bad = await world.client.post("/robots/sessions/s000/fork", headers=world.auth,
+                                  json={"at_message_id": "nope"})
+    assert bad.status_code == 422 and "at_message_id" in bad.text
+
+
+async def test_listing_and_paging_use_indexes(world: World) -> None:
+    await seed(world, 3, exchanges=2)
+    plans = [
+        ("SELECT id FROM sessions WHERE deleted_at IS NULL"
+         " ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 0", []),
+        ("SELECT id FROM sessions WHERE deleted_at IS NULL"
+         " ORDER BY updated_at DESC, id DESC LIMIT 20", []),
+        ("SELECT id FROM sessions WHERE deleted_at IS NULL AND created_by = %s"
+         " ORDER BY created_at DESC LIMIT 20", [world.admin.id]),
+        ("SELECT id FROM sessions WHERE deleted_at IS NULL AND metadata @> '{\"a\": 1}'", []),
+        ("SELECT id FROM messages WHERE session_id = 's000' AND position < 100"
+         " ORDER BY position DESC LIMIT 51", []),
+    ]
+    async with world.services.pool.connection() as conn:
+        # With sequential scans priced out, any remaining one means no index can serve it.
+        await conn.execute("SET enable_seqscan = off")
+        for query, params in plans:
+            plan = "\n".join(r[0] for r in await (await conn.execute(
+                "EXPLAIN " + query, params)).fetchall())
+            assert "Seq Scan" not in plan, f"{query}\n{plan}"
