@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, QueryParameter
 
 from app.accounts import Account, Permission
@@ -28,12 +29,16 @@ LISTING_RULES = (
     " `page` with `limit` pages by `limit`; `page` with `offset` is a 400. `sort_by`"
     " (created_at | updated_at) and `direction` (asc | desc, default desc) work in both, as"
     " do `account_id` and `metadata_filter.<key>=<value>` (values are JSON scalars: 3, true,"
-    " \"3\"; anything else is a string). Deleted sessions are never listed."
+    ' "3"; anything else is a string). Deleted sessions are never listed.'
 )
 
 
-class RobotSessionRef(msgspec.Struct, kw_only=True, omit_defaults=True,
-                      rename={"created": "createdAt", "updated": "updatedAt"}):
+class RobotSessionRef(
+    msgspec.Struct,
+    kw_only=True,
+    omit_defaults=True,
+    rename={"created": "createdAt", "updated": "updatedAt"},
+):
     id: str
     created: datetime
     updated: datetime
@@ -72,19 +77,36 @@ class JulepSessionList(msgspec.Struct, kw_only=True):
 
 
 def _ref(row: SessionRow) -> RobotSessionRef:
-    creator = (profile_reference(row.created_by, row.creator_joined)
-               if row.created_by and row.creator_joined else None)
-    return RobotSessionRef(id=row.id, created=row.created_at, updated=row.updated_at,
-                           name=row.name or "New conversation", created_by=creator)
+    creator = (
+        profile_reference(row.created_by, row.creator_joined)
+        if row.created_by and row.creator_joined
+        else None
+    )
+    return RobotSessionRef(
+        id=row.id,
+        created=row.created_at,
+        updated=row.updated_at,
+        name=row.name or "New conversation",
+        created_by=creator,
+    )
 
 
 def _julep(row: SessionRow) -> JulepSession:
     return JulepSession(
-        id=row.id, title=row.name, situation=row.situation, system_template=row.system_template,
-        summary=row.summary, render_templates=row.render_templates,
-        token_budget=row.token_budget, context_overflow=row.context_overflow,
-        recall_options=row.recall_options, metadata=row.metadata, created_at=row.created_at,
-        updated_at=row.updated_at, kind="single_agent")
+        id=row.id,
+        title=row.name,
+        situation=row.situation,
+        system_template=row.system_template,
+        summary=row.summary,
+        render_templates=row.render_templates,
+        token_budget=row.token_budget,
+        context_overflow=row.context_overflow,
+        recall_options=row.recall_options,
+        metadata=row.metadata,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        kind="single_agent",
+    )
 
 
 def metadata_filter(query: dict[str, list[str]]) -> dict[str, Any]:
@@ -93,16 +115,21 @@ def metadata_filter(query: dict[str, list[str]]) -> dict[str, Any]:
     for key, values in query.items():
         if not key.startswith(FILTER_PREFIX):
             continue
-        name = key[len(FILTER_PREFIX):]
+        name = key[len(FILTER_PREFIX) :]
         if not name or len(values) != 1:
-            raise ProblemError(400, f"{key} needs a key name and exactly one value",
-                               slug="invalid-request", metadata={"parameter": key})
+            raise ProblemError(
+                400,
+                f"{key} needs a key name and exactly one value",
+                slug="invalid-request",
+                metadata={"parameter": key},
+            )
         try:
             value = json.loads(values[0])
         except ValueError:
             value = values[0]
-        found[name] = value if isinstance(value, str | int | float | bool) or value is None \
-            else values[0]
+        found[name] = (
+            value if isinstance(value, str | int | float | bool) or value is None else values[0]
+        )
     return found
 
 
@@ -111,23 +138,46 @@ Offset = Annotated[int | None, QueryParameter(ge=0, description="Julep: rows to 
 SortBy = Annotated[Literal["created_at", "updated_at"], QueryParameter(description="Sort key")]
 Direction = Annotated[Literal["asc", "desc"], QueryParameter(description="Sort direction")]
 Page = Annotated[str | None, QueryParameter(description="Storyden: page number, from 1")]
-AccountId = Annotated[uuid.UUID | None,
-                      QueryParameter(description="Only sessions this account started")]
+AccountId = Annotated[
+    uuid.UUID | None, QueryParameter(description="Only sessions this account started")
+]
 
 
-def _query(page: str | None, limit: int | None, offset: int | None, sort_by: str,
-           direction: str, account_id: uuid.UUID | None,
-           request: Request[Any, Any, Any]) -> tuple[ListQuery, int]:
+class Listing(msgspec.Struct, frozen=True):
+    query: ListQuery
+    current_page: int
+
+
+async def listing(
+    request: Request[Any, Any, Any],
+    page: Page = None,
+    limit: Limit = None,
+    offset: Offset = None,
+    sort_by: SortBy = "created_at",
+    direction: Direction = "desc",
+    account_id: AccountId = None,
+) -> Listing:
+    """The listing parameters both envelopes share, checked once (a Litestar dependency)."""
     if page is not None and offset is not None:
-        raise ProblemError(400, "use either page (Storyden) or offset (Julep), not both",
-                           slug="invalid-request", metadata={"parameter": "page"})
+        raise ProblemError(
+            400,
+            "use either page (Storyden) or offset (Julep), not both",
+            slug="invalid-request",
+            metadata={"parameter": "page"},
+        )
     size = limit or PAGE_SIZE
     current = parse_page(page) if offset is None else offset // size + 1
     start = offset if offset is not None else (current - 1) * size
     filters = metadata_filter(dict(request.query_params.dict()))
-    return ListQuery(limit=size, offset=start, sort_by=sort_by,  # type: ignore[arg-type]
-                     direction=direction, account_id=account_id,  # type: ignore[arg-type]
-                     metadata=filters), current
+    query = ListQuery(
+        limit=size,
+        offset=start,
+        sort_by=sort_by,
+        direction=direction,
+        account_id=account_id,
+        metadata=filters,
+    )
+    return Listing(query, current)
 
 
 class SessionsController(Controller):
@@ -135,24 +185,29 @@ class SessionsController(Controller):
     tags = ["sessions"]
     guards = [requires(Permission.USE_ROBOTS)]
 
-    @get("/", description=LISTING_RULES)
-    async def list(self, request: Request[Account, Any, Any], state: State, page: Page = None,
-                   limit: Limit = None, offset: Offset = None, sort_by: SortBy = "created_at",
-                   direction: Direction = "desc",
-                   account_id: AccountId = None) -> RobotSessionsListResult:
+    @get("/", description=LISTING_RULES, dependencies={"listing": Provide(listing)})
+    async def list(
+        self, state: State, listing: NamedDependency[Listing]
+    ) -> RobotSessionsListResult:
         """Sessions, newest first. Every USE_ROBOTS member sees every session."""
-        query, current = _query(page, limit, offset, sort_by, direction, account_id, request)
+        query, current = listing.query, listing.current_page
         services: Services = state.services
         async with services.pool.connection() as conn:
             rows, total = await list_sessions(conn, query)
         total_pages, next_page = page_numbers(current, total, query.limit)
         return RobotSessionsListResult(
-            page_size=query.limit, results=total, total_pages=total_pages,
-            current_page=current, sessions=[_ref(r) for r in rows], next_page=next_page)
+            page_size=query.limit,
+            results=total,
+            total_pages=total_pages,
+            current_page=current,
+            sessions=[_ref(r) for r in rows],
+            next_page=next_page,
+        )
 
     @post("/", status_code=202)
-    async def start_turn(self, request: Request[Account, Any, Any], state: State,
-                         data: JSONBody[ChatRequest]) -> TurnAccepted:
+    async def start_turn(
+        self, request: Request[Account, Any, Any], state: State, data: JSONBody[ChatRequest]
+    ) -> TurnAccepted:
         """Start a turn nobody watches live (same body as the chat stream); follow it at
         `streamUrl`. 202: the turn is recorded and queued."""
         return await start_in_background(request, state.services, data)
@@ -163,14 +218,10 @@ class JulepSessionsController(Controller):
     tags = ["sessions"]
     guards = [requires(Permission.USE_ROBOTS)]
 
-    @get("/", description=LISTING_RULES)
-    async def list(self, request: Request[Account, Any, Any], state: State, page: Page = None,
-                   limit: Limit = None, offset: Offset = None, sort_by: SortBy = "created_at",
-                   direction: Direction = "desc",
-                   account_id: AccountId = None) -> JulepSessionList:
+    @get("/", description=LISTING_RULES, dependencies={"listing": Provide(listing)})
+    async def list(self, state: State, listing: NamedDependency[Listing]) -> JulepSessionList:
         """The same listing in Julep's envelope and field names."""
-        query, _ = _query(page, limit, offset, sort_by, direction, account_id, request)
         services: Services = state.services
         async with services.pool.connection() as conn:
-            rows, _total = await list_sessions(conn, query)
+            rows, _total = await list_sessions(conn, listing.query)
         return JulepSessionList(items=[_julep(r) for r in rows])
