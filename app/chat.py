@@ -18,6 +18,7 @@ from app.domain.events import Multitask, Part, TurnCancelled, TurnCancelRequeste
 from app.domain.session import SessionState
 from app.eventstore import Checkpoint, EventMetadata
 from app.handler import no_result
+from app.metrics import STREAMS_OPEN, TURNS_POSTED
 from app.robots import DEFAULT_ROBOT_ID
 from app.streams.keys import buffer_key
 from app.streams.publisher import TurnPublisher, publish_terminal
@@ -65,6 +66,8 @@ async def post_message(services: Services, account: Account, *, session_id: str,
             await signal_cancel(services.redis, services.settings.redis_prefix, event.turn_id)
         elif isinstance(event, TurnCancelled):
             await _end_stream(services, event.turn_id, outcome.appended)
+    if posted.is_new:
+        TURNS_POSTED.inc()
     if posted.runnable:
         await enqueue_turn(services.arq, session_id, posted.turn_id)
     return ChatTurn(session_id=session_id, turn_id=posted.turn_id, message_id=message_id,
@@ -130,7 +133,16 @@ def stream_turn(services: Services, session_id: str, turn_id: str,
 
     relay = TurnRelay(services.redis, services.hub, services.settings.redis_prefix, turn_id,
                       fallback=fallback, wait_projected=wait_projected)
-    return relay.frames(after)
+    return _counted(relay.frames(after))
+
+
+async def _counted(frames: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    STREAMS_OPEN.inc()
+    try:
+        async for frame in frames:
+            yield frame
+    finally:
+        STREAMS_OPEN.dec()
 
 
 async def turn_to_resume(services: Services, session_id: str) -> str | None:

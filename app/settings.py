@@ -59,6 +59,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sweep_grace_s: float = 5.0
     # Turns one worker process runs at once (they mostly wait on the model).
     worker_max_jobs: int = 500
+    # A worker serves its Prometheus metrics on this port (None: it serves none).
+    worker_metrics_port: int | None = None
     # Replay buffer of a turn's parts in Redis: how long it lives after the last part.
     stream_buffer_ttl_s: int = 3600
     # How long a worker reuses the provider settings it read (enabled, key, base URL) before
@@ -114,6 +116,7 @@ _ENV: dict[str, str] = {
     "sweep_interval_s": "SWEEP_INTERVAL_S",
     "sweep_grace_s": "SWEEP_GRACE_S",
     "worker_max_jobs": "WORKER_MAX_JOBS",
+    "worker_metrics_port": "WORKER_METRICS_PORT",
     "provider_settings_ttl_s": "PROVIDER_SETTINGS_TTL_S",
     "model_list_max_age_s": "MODEL_LIST_MAX_AGE_S",
 }

@@ -8,6 +8,7 @@ from typing import Any
 
 from app.domain import decisions
 from app.handler import no_result
+from app.metrics import SWEPT
 from app.turn_queue import enqueue_turn
 from projections.turns import TurnRow, open_turns
 from workers.deps import WorkerDeps
@@ -26,6 +27,7 @@ async def sweep_turns(ctx: dict[str, Any]) -> dict[str, int]:
         kind = await _sweep_one(deps, turn)
         if kind:
             done[kind] += 1
+            SWEPT.labels(kind).inc()
     if any(done.values()):
         log.info("sweeper: %s", done)
     return done

@@ -19,6 +19,7 @@ from app.domain.events import TurnCancelled, TurnFailed, TurnStarted, Usage
 from app.domain.session import SessionState, Turn
 from app.eventstore import EventMetadata
 from app.handler import Outcome, no_result
+from app.metrics import TIME_TO_FIRST_TOKEN, TURNS_FINISHED
 from app.model_refs import ModelRef
 from app.robots import DEFAULT_ROBOT_ID, Robot
 from app.streams.publisher import TurnPublisher, publish_terminal
@@ -115,6 +116,9 @@ class TurnRun:
                 await renew
         if finished is None:
             return "stale attempt: another worker took over"
+        TURNS_FINISHED.labels(outcome).inc()
+        if "ttft" in timing:
+            TIME_TO_FIRST_TOKEN.observe(timing["ttft"] / 1000)
         final = {"completed": encoder.finish, "cancelled": encoder.abort}.get(outcome)
         await self._finish_stream(final() if final else encoder.fail(error or ""), finished)
         await release(self.deps.services.pool, self.turn_id, attempt)

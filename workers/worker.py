@@ -6,6 +6,7 @@ from typing import Any
 
 from arq import Worker, cron, func
 from arq.connections import RedisSettings
+from prometheus_client import start_http_server
 
 from app.settings import Settings, load_settings
 from app.streams.keys import arq_queue
@@ -18,6 +19,8 @@ from workers.turn_runner import run_turn
 def worker_options(settings: Settings) -> dict[str, Any]:
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["deps"] = await WorkerDeps.start(settings)
+        if settings.worker_metrics_port:
+            start_http_server(settings.worker_metrics_port, addr=settings.host)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         if "deps" in ctx:

@@ -11,6 +11,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app.api.accounts import AccountsController
 from app.api.auth import PUBLIC_PATHS, TokenAuthentication
@@ -23,6 +24,15 @@ from app.api.session_detail import SessionDetailController
 from app.api.sessions import JulepSessionsController, SessionsController
 from app.bootstrap import Services
 from app.settings import Settings
+
+# Route templates as labels, not raw paths: session ids would explode the label set.
+_PROMETHEUS = PrometheusConfig(app_name="robots", prefix="robots", group_path=True,
+                               exclude=["^/metrics$", "^/health$"])
+
+
+class MetricsController(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Litestar:
@@ -42,11 +52,15 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
         route_handlers=[
             health, ready, AccountsController, RobotsController, SessionsController,
             ChatController, SessionDetailController, JulepSessionsController,
+            MetricsController,
             ProvidersController,
         ],
         lifespan=[lifespan],
         state=State({}),
-        middleware=[DefineMiddleware(TokenAuthentication, exclude=list(PUBLIC_PATHS))],
+        middleware=[
+            _PROMETHEUS.middleware,
+            DefineMiddleware(TokenAuthentication, exclude=list(PUBLIC_PATHS)),
+        ],
         exception_handlers=exception_handlers,
         openapi_config=OpenAPIConfig(
             title="Robots API",

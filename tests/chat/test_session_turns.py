@@ -73,3 +73,27 @@ async def test_a_renamed_then_deleted_robot_keeps_its_name_on_old_messages(
         reply = (await client.get(f"/robots/sessions/{session}")).json()[
             "message_list"]["messages"][-1]
     assert reply["robot"] == {"id": robot, "name": original_name}
+
+
+async def test_metrics_count_turns_and_label_routes_by_template(stack: Stack) -> None:
+    robot = await robot_with_script(stack, Script(text="counted"))
+
+    async def scrape() -> str:
+        async with stack.client() as client:
+            response = await client.get("/metrics", headers={"Authorization": ""})
+        assert response.status_code == 200
+        return response.text
+
+    def value(text: str, name: str) -> float:
+        lines = [ln for ln in text.splitlines() if ln.startswith(name + " ")]
+        return float(lines[0].split()[-1]) if lines else 0.0
+
+    before = await scrape()
+    await chat(stack, new_id("s"), "count me", robot)
+    after = await scrape()
+    assert value(after, "robots_turns_posted_total") == value(
+        before, "robots_turns_posted_total") + 1
+    finished = 'robots_turns_finished_total{outcome="completed"}'
+    assert value(after, finished) == value(before, finished) + 1
+    assert 'path="/robots/chat/sse"' in after
+    assert "s-" not in "".join(ln for ln in after.splitlines() if "path=" in ln)
