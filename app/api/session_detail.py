@@ -12,8 +12,8 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from app import session_view
 from app.accounts import Account, Permission
+from app.api import session_view
 from app.api.auth import requires
 from app.api.problems import ProblemError
 from app.bootstrap import Services
