@@ -13,11 +13,14 @@ from typing import Any
 
 import psycopg
 import uvicorn
+from psycopg_pool import AsyncConnectionPool
 
 from app.accounts import AccountStore, HandleTaken, Role
 from app.api.app import create_app
 from app.bootstrap import Services
+from app.domain.events import registry
 from app.embedded import EmbeddedServers
+from app.eventstore import EventStore
 from app.migrate import migrate_url
 from app.progress import ProgressBar
 from app.settings import Settings
@@ -49,9 +52,9 @@ async def migrate(settings: Settings) -> None:
 async def create_account(settings: Settings, handle: str, name: str | None, role: Role) -> None:
     with EmbeddedServers(settings, redis=False) as s:
         await migrate_url(_database_url(s))
-        async with _services(s) as services:
+        async with _database(s) as store:
             try:
-                account, token = await services.accounts.create(handle, name, role)
+                account, token = await AccountStore(store.pool).create(handle, name, role)
             except HandleTaken as exc:
                 raise CommandError(str(exc)) from None
     print(f"created {role} account @{account.handle} ({account.id})")
@@ -65,11 +68,11 @@ async def rebuild(settings: Settings, name: str | None) -> None:
         raise CommandError(str(exc.args[0])) from None
     with EmbeddedServers(settings, redis=False) as s:
         url = _database_url(s)
-        async with _services(s) as services, await psycopg.AsyncConnection.connect(url) as conn:
+        async with _database(s) as store, await psycopg.AsyncConnection.connect(url) as conn:
             total = await _count_events(conn)
             for projection in chosen:
                 bar = ProgressBar(total, f"rebuild {projection.name}")
-                report = await rebuild_projection(conn, services.store, projection,
+                report = await rebuild_projection(conn, store, projection,
                                                   progress=bar.update)
                 bar.update(report.events)
                 bar.close()
@@ -84,8 +87,8 @@ async def _count_events(conn: psycopg.AsyncConnection[object]) -> int:
 
 async def project(settings: Settings) -> None:
     with EmbeddedServers(settings, redis=False) as s:
-        async with _services(s) as services:
-            await _until_signalled(_projector(s, services).run())
+        async with _database(s) as store:
+            await _until_signalled(_projector(s, store).run())
 
 
 def serve(settings: Settings, workers: int) -> None:
@@ -124,7 +127,7 @@ async def dev(settings: Settings) -> None:
                 await asyncio.Event().wait()
 
             try:
-                await _until_signalled(web.serve(), _projector(s, services).run(),
+                await _until_signalled(web.serve(), _projector(s, services.store).run(),
                                        arq_worker.async_run(), announce())
             finally:
                 web.should_exit = True
@@ -171,9 +174,21 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
-def _projector(settings: Settings, services: Services) -> ProjectionRunner:
-    return ProjectionRunner(_database_url(settings), services.store, all_projections(),
+def _projector(settings: Settings, store: EventStore) -> ProjectionRunner:
+    return ProjectionRunner(_database_url(settings), store, all_projections(),
                             poll_s=settings.projection_poll_s)
+
+
+@contextlib.asynccontextmanager
+async def _database(settings: Settings) -> AsyncIterator[EventStore]:
+    """For commands that need only PostgreSQL (no Redis)."""
+    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(_database_url(settings), min_size=1,
+                                                         max_size=2, open=False)
+    await pool.open(wait=True, timeout=30)
+    try:
+        yield EventStore(pool, registry)
+    finally:
+        await pool.close()
 
 
 @contextlib.asynccontextmanager
