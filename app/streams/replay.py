@@ -18,11 +18,12 @@ def stream_from_message(message_id: str, parts: list[Part], status: str,
             out += [{"type": f"{kind}-start", "id": pid},
                     {"type": f"{kind}-delta", "id": pid, "delta": part.get("text", "")},
                     {"type": f"{kind}-end", "id": pid}]
-    out.append({"type": "finish-step"})
+    # The same endings the live stream sends (workers/ui_stream.py): only a completed turn
+    # closes its step and finishes.
     if status == "failed":
         out.append({"type": "error", "errorText": error or "the turn failed"})
     elif status == "cancelled":
         out.append({"type": "abort"})
     else:
-        out.append({"type": "finish", "finishReason": "stop"})
+        out += [{"type": "finish-step"}, {"type": "finish", "finishReason": "stop"}]
     return out

@@ -1,0 +1,181 @@
+// The real AI SDK client (the `ai` package) against our chat stream, the way useChat does it:
+// DefaultChatTransport posts the chat (or reconnects to it) and parses the SSE with the SDK's
+// own chunk schema; readUIMessageStream folds the chunks into the final UIMessage.
+//
+//   node chat-client.mjs --base http://127.0.0.1:8000 --token T --session S --send "Hi" [--robot R]
+//   node chat-client.mjs --base http://127.0.0.1:8000 --token T --session S --resume \
+//        [--background "Hi" [--robot R]]
+//
+// --background first starts a turn without streaming it (our POST /robots/sessions, not an SDK
+// call), then reconnects to it at once, so the SDK follows the turn while it runs.
+//
+// Prints one JSON object on stdout. `failures` lists everything the SDK rejected (schema
+// validation, protocol errors, HTTP errors) with the SDK's own error text; exit status 1 if any.
+// An `error` chunk from the server is not a failure: the SDK reports it through onError, and it
+// is listed under `surfacedErrors`.
+
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
+
+import { DefaultChatTransport, readUIMessageStream } from 'ai';
+
+const { values: args } = parseArgs({
+  options: {
+    base: { type: 'string' },
+    token: { type: 'string' },
+    session: { type: 'string' },
+    send: { type: 'string' },
+    background: { type: 'string' },
+    robot: { type: 'string' },
+    'message-id': { type: 'string' },
+    resume: { type: 'boolean', default: false },
+    'timeout-ms': { type: 'string', default: '30000' },
+  },
+});
+if (
+  !args.base ||
+  !args.token ||
+  !args.session ||
+  (args.send === undefined) === !args.resume ||
+  (args.background !== undefined && !args.resume)
+) {
+  process.stderr.write(
+    'usage: --base URL --token T --session S' +
+      ' (--send TEXT [--robot ID] | --resume [--background TEXT [--robot ID]])\n',
+  );
+  process.exit(2);
+}
+const base = args.base.replace(/\/$/, '');
+const userMessage = (text) => ({
+  id: args['message-id'] ?? `m-${randomUUID()}`,
+  role: 'user',
+  parts: [{ type: 'text', text }],
+});
+
+// For a schema rejection, the issues of the union member named by the chunk's own `type`
+// (the SDK's message lists every member of the union).
+const chunkIssues = (error) => {
+  const issues = error?.cause?.issues;
+  if (!Array.isArray(issues)) return undefined;
+  return issues
+    .flatMap((issue) =>
+      issue.code === 'invalid_union' && Array.isArray(issue.errors)
+        ? (issue.errors.find((member) => !member.some((i) => i.path?.[0] === 'type')) ?? [issue])
+        : [issue],
+    )
+    .map((issue) => `${(issue.path ?? []).join('.') || '(chunk)'}: ${issue.message}`);
+};
+
+const describe = (error) => ({
+  name: error?.name ?? typeof error,
+  message: error?.message ?? String(error),
+  ...(chunkIssues(error) ? { issues: chunkIssues(error) } : {}),
+  // TypeValidationError carries the rejected chunk; APICallError the status and body.
+  ...(error?.value !== undefined ? { value: error.value } : {}),
+  ...(error?.statusCode !== undefined ? { statusCode: error.statusCode } : {}),
+  ...(error?.responseBody !== undefined ? { responseBody: error.responseBody } : {}),
+  ...(error?.cause !== undefined ? { cause: String(error.cause?.message ?? error.cause) } : {}),
+});
+
+const result = {
+  mode: args.resume ? 'resume' : 'send',
+  sdkVersion: createRequire(import.meta.url)('ai/package.json').version,
+  nodeVersion: process.version,
+  responses: [], // status and headers of each HTTP response, observed only
+  chunkTypes: [],
+  startMessageId: null,
+  errorChunks: [], // errorText of each `error` chunk the SDK parsed
+  surfacedErrors: [], // what readUIMessageStream reported for those chunks (onError)
+  failures: [],
+  background: null, // the 202 that started the background turn
+  timing: null, // ms from the SDK call to the response, the first chunk and the end
+  streamed: false, // false: reconnect answered 204 (nothing to resume)
+  message: null, // the final UIMessage
+};
+
+// A pass-through fetch so the report can show the response headers; the SDK gets the response
+// untouched.
+const observingFetch = async (url, init) => {
+  const response = await fetch(url, init);
+  result.responses.push({
+    method: init?.method ?? 'GET',
+    url: String(url),
+    status: response.status,
+    headers: Object.fromEntries(response.headers),
+  });
+  return response;
+};
+
+const transport = new DefaultChatTransport({
+  api: `${base}/robots/chat/sse`,
+  headers: { Authorization: `Bearer ${args.token}` },
+  body: args.robot ? { robotId: args.robot } : undefined,
+  fetch: observingFetch,
+});
+const abortSignal = AbortSignal.timeout(Number(args['timeout-ms']));
+
+try {
+  if (args.background !== undefined) {
+    const response = await fetch(`${base}/robots/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', Authorization: `Bearer ${args.token}` },
+      body: JSON.stringify({
+        id: args.session,
+        trigger: 'submit-message',
+        messages: [userMessage(args.background)],
+        ...(args.robot ? { robotId: args.robot } : {}),
+      }),
+      signal: abortSignal,
+    });
+    result.background = { status: response.status, body: await response.json() };
+    if (response.status !== 202) {
+      throw new Error(`POST /robots/sessions answered ${response.status}`);
+    }
+  }
+  const started = performance.now();
+  const since = () => Math.round(performance.now() - started);
+  const chunks = args.resume
+    ? await transport.reconnectToStream({ chatId: args.session, abortSignal })
+    : await transport.sendMessages({
+        chatId: args.session,
+        trigger: 'submit-message',
+        messageId: undefined,
+        messages: [userMessage(args.send)],
+        abortSignal,
+      });
+  result.timing = { responseMs: since(), firstChunkMs: null, endMs: null };
+  if (chunks !== null) {
+    result.streamed = true;
+    const observed = chunks.pipeThrough(
+      new TransformStream({
+        transform(chunk, controller) {
+          result.timing.firstChunkMs ??= since();
+          result.chunkTypes.push(chunk.type);
+          if (chunk.type === 'start') result.startMessageId = chunk.messageId ?? null;
+          if (chunk.type === 'error') result.errorChunks.push(chunk.errorText);
+          controller.enqueue(chunk);
+        },
+      }),
+    );
+    const reported = [];
+    for await (const message of readUIMessageStream({
+      stream: observed,
+      onError: (error) => reported.push(error),
+    })) {
+      result.message = message;
+    }
+    result.timing.endMs = since();
+    for (const error of reported) {
+      // readUIMessageStream turns an `error` chunk into `new Error(errorText)`; anything else
+      // (TypeValidationError, JSONParseError, UIMessageStreamError, ...) is a rejection.
+      const fromChunk = error?.name === 'Error' && result.errorChunks.includes(error.message);
+      (fromChunk ? result.surfacedErrors : result.failures).push(describe(error));
+    }
+  }
+} catch (error) {
+  result.failures.push(describe(error));
+}
+
+process.stdout.write(`${JSON.stringify(result)}\n`);
+process.exitCode = result.failures.length ? 1 : 0;

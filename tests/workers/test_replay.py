@@ -1,0 +1,23 @@
+"""A stream rebuilt from the log assembles the stored message and ends like a live one."""
+
+from __future__ import annotations
+
+from app.streams.replay import stream_from_message
+
+
+def test_a_completed_turn_replays_whole_parts_then_finishes() -> None:
+    parts = [{"type": "reasoning", "text": "hmm"}, {"type": "text", "text": "Hi there"}]
+    out = stream_from_message("msg-t", parts, "completed", None)
+    assert [p["type"] for p in out] == [
+        "start", "start-step", "reasoning-start", "reasoning-delta", "reasoning-end",
+        "text-start", "text-delta", "text-end", "finish-step", "finish"]
+    assert out[0] == {"type": "start", "messageId": "msg-t"}
+    assert out[6]["delta"] == "Hi there" and out[5]["id"] == out[7]["id"] == "msg-t-1"
+
+
+def test_failed_and_cancelled_turns_end_as_the_live_stream_does() -> None:
+    failed = stream_from_message("m", [], "failed", "model down")
+    assert failed[-1] == {"type": "error", "errorText": "model down"}
+    assert "finish-step" not in [p["type"] for p in failed]
+    cancelled = stream_from_message("m", [{"type": "text", "text": "par"}], "cancelled", None)
+    assert [p["type"] for p in cancelled][-2:] == ["text-end", "abort"]
