@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -23,19 +23,55 @@ from app.domain.events import (
 from app.eventstore import RecordedEvent
 from projections.base import Conn
 
-# `version` guards every write, so replaying an event that was already applied is a no-op.
-_STARTED = """
-INSERT INTO sessions (id, name, created_by, created_at, updated_at, metadata, version)
-VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s)
-ON CONFLICT (id) DO NOTHING
-"""
-_RENAMED = """
-UPDATE sessions SET name = %s, updated_at = %s, version = %s WHERE id = %s AND version < %s
-"""
-_TOUCHED = "UPDATE sessions SET updated_at = %s, version = %s WHERE id = %s AND version < %s"
-_DELETED = """
-UPDATE sessions SET deleted_at = %s, updated_at = %s, version = %s WHERE id = %s AND version < %s
-"""
+# A batch is folded per session in Python (later events overwrite earlier columns), then
+# written set-based: one INSERT for sessions started in the batch, one UPDATE per distinct set
+# of changed columns for the others. `version` still guards every write, so replaying a
+# batch that was applied changes nothing.
+_TYPES = {
+    "id": "text", "name": "text", "created_by": "uuid", "created_at": "timestamptz",
+    "updated_at": "timestamptz", "deleted_at": "timestamptz", "metadata": "jsonb",
+    "version": "int8", "situation": "text", "system_template": "text",
+    "render_templates": "bool", "token_budget": "int4", "context_overflow": "text",
+    "recall_options": "jsonb", "summary": "text", "active_robot_id": "text",
+    "forked_from": "text",
+}  # fmt: skip
+_JSON_COLUMNS = frozenset({"recall_options", "metadata"})
+
+
+def _unnest(columns: Sequence[str]) -> str:
+    # jsonb travels as text: psycopg has no binary dumper for a list of JSON strings.
+    return ", ".join(
+        "%b::text[]" if _TYPES[c] == "jsonb" else f"%b::{_TYPES[c]}[]" for c in columns
+    )
+
+
+def _select(columns: Sequence[str]) -> str:
+    return ", ".join(f"u.{c}::jsonb" if _TYPES[c] == "jsonb" else f"u.{c}" for c in columns)
+
+
+def _insert_sql(columns: tuple[str, ...]) -> str:
+    return (
+        f"INSERT INTO sessions ({', '.join(columns)})"
+        f" SELECT {_select(columns)} FROM unnest({_unnest(columns)}) AS u({', '.join(columns)})"
+        " ON CONFLICT (id) DO NOTHING"
+    )
+
+
+def _update_sql(columns: tuple[str, ...]) -> str:
+    sets = ", ".join(
+        f"{c} = u.{c}::jsonb" if _TYPES[c] == "jsonb" else f"{c} = u.{c}"
+        for c in columns
+        if c != "id"
+    )
+    return (
+        f"UPDATE sessions s SET {sets}"
+        f" FROM unnest({_unnest(columns)}) AS u({', '.join(columns)})"
+        " WHERE s.id = u.id AND s.version < u.version"
+    )
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else msgspec.json.encode(value).decode()
 
 
 class SessionsProjection:
@@ -43,44 +79,60 @@ class SessionsProjection:
     tables: tuple[str, ...] = ("sessions",)
 
     async def apply(self, conn: Conn, events: Sequence[RecordedEvent]) -> None:
+        started: dict[str, dict[str, Any]] = {}  # whole rows of sessions new in this batch
+        changed: dict[str, dict[str, Any]] = {}  # changed columns of older sessions
         for rec in events:
-            at, version = rec.recorded_at, rec.stream_version
-            match rec.event:
-                case SessionStarted(session_id=sid, created_by=by, name=name, metadata=meta):
-                    meta_json = msgspec.json.encode(meta).decode()
-                    await conn.execute(_STARTED, [sid, name, by, at, at, meta_json, version])
-                case SessionRenamed(session_id=sid, name=name):
-                    await conn.execute(_RENAMED, [name, at, version, sid, version])
-                case SessionDeleted(session_id=sid):
-                    await conn.execute(_DELETED, [at, at, version, sid, version])
-                case MessagePosted() | AssistantMessageCompleted():
-                    sid = rec.stream_id.removeprefix("session-")
-                    await conn.execute(_TOUCHED, [at, version, sid, version])
-                case SessionSettingsChanged(session_id=sid):
-                    await _settings_changed(conn, rec.event, at, version)
-                case SessionForked(session_id=sid, from_session_id=source):
-                    await conn.execute(_set("forked_from"), [source, version, sid, version])
-                case TurnRequested(session_id=sid, robot_id=rid):
-                    await conn.execute(_set("active_robot_id"), [rid, version, sid, version])
+            sid, columns = _changes(rec)
+            if columns is None:
+                continue
+            if isinstance(rec.event, SessionStarted):
+                started.setdefault(sid, columns)
+            else:
+                target = started.get(sid)
+                if target is None:
+                    target = changed.setdefault(sid, {"id": sid})
+                target.update(columns)
+        for sql, rows in _grouped(started, _insert_sql) + _grouped(changed, _update_sql):
+            await conn.execute(sql, rows)
 
 
-_JSON_COLUMNS = frozenset({"recall_options", "metadata"})
+def _grouped(
+    rows: dict[str, dict[str, Any]], sql: Callable[[tuple[str, ...]], str]
+) -> list[tuple[str, list[list[Any]]]]:
+    """One statement per distinct column set, its parameters as one array per column."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows.values():
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    return [
+        (
+            sql(columns),
+            [[_json(r[c]) if c in _JSON_COLUMNS else r[c] for r in group] for c in columns],
+        )
+        for columns, group in groups.items()
+    ]
 
 
-def _set(column: str) -> str:
-    return (f"UPDATE sessions SET {column} = %s, version = %s"
-            " WHERE id = %s AND version < %s")
-
-
-async def _settings_changed(conn: Conn, event: SessionSettingsChanged, at: datetime,
-                            version: int) -> None:
-    changes = event.changes()
-    columns = [f"{k} = %s::jsonb" if k in _JSON_COLUMNS else f"{k} = %s" for k in changes]
-    values = [msgspec.json.encode(v).decode() if k in _JSON_COLUMNS and v is not None else v
-              for k, v in changes.items()]
-    await conn.execute(
-        f"UPDATE sessions SET {', '.join(columns)}, updated_at = %s, version = %s"
-        " WHERE id = %s AND version < %s", [*values, at, version, event.session_id, version])
+def _changes(rec: RecordedEvent) -> tuple[str, dict[str, Any] | None]:
+    """The session a recorded event touches and the columns it sets (None: not ours)."""
+    at, version = rec.recorded_at, rec.stream_version
+    match rec.event:
+        case SessionStarted(session_id=sid, created_by=by, name=name, metadata=meta):
+            row = {"id": sid, "name": name, "created_by": by, "created_at": at}
+            return sid, row | {"updated_at": at, "metadata": meta, "version": version}
+        case SessionRenamed(session_id=sid, name=name):
+            return sid, {"name": name, "updated_at": at, "version": version}
+        case SessionDeleted(session_id=sid):
+            return sid, {"deleted_at": at, "updated_at": at, "version": version}
+        case MessagePosted() | AssistantMessageCompleted():
+            sid = rec.stream_id.removeprefix("session-")
+            return sid, {"updated_at": at, "version": version}
+        case SessionSettingsChanged(session_id=sid):
+            return sid, rec.event.changes() | {"updated_at": at, "version": version}
+        case SessionForked(session_id=sid, from_session_id=source):
+            return sid, {"forked_from": source, "version": version}
+        case TurnRequested(session_id=sid, robot_id=rid):
+            return sid, {"active_robot_id": rid, "version": version}
+    return "", None
 
 
 class SessionRow(msgspec.Struct, frozen=True, kw_only=True):

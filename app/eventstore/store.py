@@ -78,16 +78,24 @@ class LogBatch(NamedTuple):
     held_back: bool
 
 
-_APPEND = """
-INSERT INTO events (stream_id, stream_version, event_id, type, data, metadata)
-SELECT %(stream)s, cur.v + u.ord, u.id, u.t, u.d::jsonb, u.m::jsonb
-FROM (SELECT COALESCE((SELECT max(stream_version) FROM events WHERE stream_id = %(stream)s), 0)
-      AS v) AS cur,
-     unnest(%(ids)s::uuid[], %(types)s::text[], %(data)s::text[], %(meta)s::text[])
-     WITH ORDINALITY AS u(id, t, d, m, ord)
-WHERE %(expected)s::bigint IS NULL OR cur.v = %(expected)s::bigint
-ORDER BY u.ord
-RETURNING transaction_id::text::bigint, global_position, stream_version
+# One statement: the insert, and the NOTIFY only if rows went in. Arrays go in binary (%b):
+# psycopg's text arrays quote every JSON element in Python.
+_APPEND = f"""
+WITH appended AS (
+    INSERT INTO events (stream_id, stream_version, event_id, type, data, metadata)
+    SELECT %(stream)s, cur.v + u.ord, u.id, u.t, u.d::jsonb, u.m::jsonb
+    FROM (SELECT COALESCE((SELECT max(stream_version) FROM events
+                           WHERE stream_id = %(stream)s), 0) AS v) AS cur,
+         unnest(%(ids)b::uuid[], %(types)b::text[], %(data)b::text[], %(meta)b::text[])
+         WITH ORDINALITY AS u(id, t, d, m, ord)
+    WHERE %(expected)s::bigint IS NULL OR cur.v = %(expected)s::bigint
+    ORDER BY u.ord
+    RETURNING transaction_id, global_position, stream_version
+), woken AS (
+    SELECT pg_notify('{NOTIFY_CHANNEL}', %(stream)s) WHERE EXISTS (SELECT FROM appended)
+)
+SELECT transaction_id::text::bigint, global_position, stream_version
+FROM appended, woken ORDER BY stream_version
 """
 
 _COLUMNS = (
@@ -95,11 +103,13 @@ _COLUMNS = (
     " type, data::text, metadata::text, recorded_at"
 )
 
+# ORDER BY must name the table's columns: a bare `transaction_id` would mean the output
+# column `transaction_id::text::bigint`, which no index has (a full sort per batch).
 _READ_ALL = f"""
-SELECT {_COLUMNS}, pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-FROM events
-WHERE (transaction_id, global_position) > (%s::text::xid8, %s)
-ORDER BY transaction_id, global_position
+SELECT {_COLUMNS}, horizon.xmin
+FROM events, (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) AS horizon
+WHERE (events.transaction_id, events.global_position) > (%s::text::xid8, %s)
+ORDER BY events.transaction_id, events.global_position
 LIMIT %s
 """
 
@@ -166,11 +176,19 @@ class EventStore:
     ) -> AppendResult:
         try:
             if conn is not None:
-                async with conn.transaction():
+                async with conn.transaction():  # a savepoint: a conflict leaves conn usable
                     rows = await self._insert(conn, params)
-            else:
+            elif expected_version is None:  # the advisory lock needs a transaction
                 async with self.pool.connection() as own, own.transaction():
                     rows = await self._insert(own, params)
+            else:
+                async with self.pool.connection() as own:
+                    # One statement is one transaction: no BEGIN/COMMIT round trips.
+                    await own.set_autocommit(True)
+                    try:
+                        rows = await self._insert(own, params)
+                    finally:
+                        await own.set_autocommit(False)
         except pg_errors.UniqueViolation:
             rows = []
         if rows:
@@ -187,11 +205,7 @@ class EventStore:
                 [_STREAM_LOCK_CLASS, params["stream"]],
             )
         cur = await conn.execute(_APPEND, params)
-        rows = await cur.fetchall()
-        if rows:
-            # Wakes projections and waiters; delivered only if this transaction commits.
-            await conn.execute("SELECT pg_notify(%s, %s)", [NOTIFY_CHANNEL, params["stream"]])
-        return rows
+        return await cur.fetchall()
 
     async def _explain_refusal(
         self, stream_id: str, ids: list[uuid.UUID], expected: int | None, conn: Conn | None
@@ -264,7 +278,7 @@ class EventStore:
         async with self.pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT transaction_id::text::bigint, global_position FROM events"
-                " ORDER BY transaction_id DESC, global_position DESC LIMIT 1"
+                " ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1"
             )
             row = await cur.fetchone()
         return Checkpoint(*row) if row else Checkpoint()

@@ -142,3 +142,18 @@ def store_start():  # type: ignore[no-untyped-def]
     from app.eventstore import Checkpoint
 
     return Checkpoint()
+
+
+async def test_read_all_walks_the_index_instead_of_sorting_the_log(store: EventStore) -> None:
+    from app.eventstore.store import _READ_ALL
+
+    async with store.pool.connection() as conn:
+        # Price out every other way, so a Sort left in the plan means the index cannot
+        # deliver the order (the planner prefers a sort on a table this small).
+        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+            await conn.execute(f"SET {setting} = off")
+        rows = await (await conn.execute(
+            "EXPLAIN " + _READ_ALL, ["0", 0, 500])).fetchall()
+    plan = "\n".join(r[0] for r in rows)
+    # A Sort here means every projector batch sorts the whole log (the index goes unused).
+    assert "Sort" not in plan and "events_transaction_order_idx" in plan, plan
