@@ -1,0 +1,1 @@
+"""Benchmarks: measurements against a real PostgreSQL, run with `python -m bench.<name>`."""

@@ -1,0 +1,143 @@
+"""What every benchmark needs: a PostgreSQL server, a scratch database, and small statistics.
+
+A benchmark never touches an existing database: it creates `robots_bench_<hex>`, migrates
+it, and drops it at the end, even when the run fails or is interrupted.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+
+import psycopg
+
+from app.migrate import migrate_url
+
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def default_admin_url() -> str:
+    return os.environ.get("BENCH_DATABASE_URL") or LOCAL_POSTGRES
+
+
+def postgres_answers(url: str) -> bool:
+    try:
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except psycopg.Error:
+        return False
+
+
+@contextmanager
+def admin_postgres(url: str | None) -> Iterator[str]:
+    """An admin URL: `url`, else BENCH_DATABASE_URL, else the local server.
+
+    Only when the local default does not answer is an embedded server started (and stopped
+    on exit); a URL the caller named is used as given, so a typo fails loudly.
+    """
+    chosen = url or default_admin_url()
+    if url or chosen != LOCAL_POSTGRES or postgres_answers(chosen):
+        yield chosen
+        return
+    from app.embedded import EmbeddedPostgres  # only the fallback pays for pgserver
+
+    folder = Path(tempfile.mkdtemp(prefix="robots-bench-"))
+    server = EmbeddedPostgres(folder / "pg")
+    try:
+        yield server.url
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def database_url(admin_url: str, name: str) -> str:
+    """The admin URL pointed at another database on the same server."""
+    return psycopg.conninfo.make_conninfo(admin_url, dbname=name)
+
+
+@asynccontextmanager
+async def scratch_database(admin_url: str, prefix: str = "robots_bench") -> AsyncIterator[str]:
+    """A freshly created and migrated database, dropped on exit whatever happened."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as admin:
+        await admin.execute(f'CREATE DATABASE "{name}"'.encode())
+    try:
+        url = database_url(admin_url, name)
+        await migrate_url(url)
+        yield url
+    finally:
+        # FORCE: a benchmark that died mid-run may leave connections (or child processes) open.
+        async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as admin:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) with linear interpolation; NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+class CpuSample:
+    """Machine-wide CPU use between two moments, from /proc/stat (Linux); None elsewhere."""
+
+    def __init__(self) -> None:
+        self.start = _cpu_times()
+
+    def busy(self) -> float | None:
+        """Fraction of all CPUs busy since this sample was taken."""
+        end = _cpu_times()
+        if self.start is None or end is None or end[0] <= self.start[0]:
+            return None
+        total, idle = end[0] - self.start[0], end[1] - self.start[1]
+        return 1 - idle / total
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    """(all jiffies, idle + iowait jiffies) summed over CPUs."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return sum(fields), fields[3] + fields[4]
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns padded to their widest cell; the first column left-aligned, the rest right."""
+    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        first, *rest = (str(c) for c in cells)
+        padded = [c.rjust(w) for c, w in zip(rest, widths[1:], strict=True)]
+        parts = [first.ljust(widths[0]), *padded]
+        return "  ".join(parts).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+
+def server_summary(url: str) -> str:
+    """One line naming the server and the settings that decide commit throughput."""
+    with psycopg.connect(url) as conn:
+        version = conn.execute("SHOW server_version").fetchone()
+        settings = {
+            name: conn.execute(f"SHOW {name}".encode()).fetchone()
+            for name in ("fsync", "synchronous_commit", "shared_buffers")
+        }
+    info = psycopg.conninfo.conninfo_to_dict(url)
+    where = f"{info.get('host', 'socket')}:{info.get('port', 5432)}"
+    shown = ", ".join(f"{k}={v[0] if v else '?'}" for k, v in settings.items())
+    name = f"PostgreSQL {version[0] if version else '?'}"
+    return f"{name} at {where} ({shown}), {os.cpu_count()} CPUs"
