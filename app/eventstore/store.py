@@ -273,14 +273,15 @@ class EventStore:
             events.append(self._decode(row))
         return LogBatch(events, held_back=False)
 
-    async def head(self) -> Checkpoint:
-        """The checkpoint of the newest event, in reading order (for progress bars)."""
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT transaction_id::text::bigint, global_position FROM events"
-                " ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1"
-            )
-            row = await cur.fetchone()
+    async def head(self, *, conn: Conn | None = None) -> Checkpoint:
+        """The checkpoint of the newest committed event, in reading order."""
+        query = ("SELECT transaction_id::text::bigint, global_position FROM events"
+                 " ORDER BY events.transaction_id DESC, events.global_position DESC LIMIT 1")
+        if conn is not None:
+            row = await (await conn.execute(query)).fetchone()
+        else:
+            async with self.pool.connection() as own:
+                row = await (await own.execute(query)).fetchone()
         return Checkpoint(*row) if row else Checkpoint()
 
     def _decode(self, row: Sequence[Any]) -> RecordedEvent:

@@ -41,6 +41,9 @@ async def test_rebuild_equals_live(fresh_database: str, fresh_store: EventStore)
         assert last is not None
         assert await wait_for(fresh_store.pool, last.checkpoint, ["sessions"], timeout=10)
         live = await sessions_table(fresh_store.pool)
+        # Spoil the read model: only a rebuild that really commits can make it right again.
+        async with fresh_store.pool.connection() as spoil:
+            await spoil.execute("UPDATE sessions SET name = 'spoiled', metadata = '{}'")
         async with await psycopg.AsyncConnection.connect(fresh_database) as conn:
             report = await rebuild(conn, fresh_store, projection, batch_size=50)
         rebuilt = await sessions_table(fresh_store.pool)
