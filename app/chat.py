@@ -59,7 +59,7 @@ async def post_message(services: Services, account: Account, *, session_id: str,
         multitask=multitask, session_name=_title(parts))
     posted, outcome = await services.handler.execute(
         session_id, lambda state: decisions.post_message(state, command),
-        metadata=EventMetadata(actor=str(account.id), trace_id=trace_id))
+        metadata=EventMetadata(actor=str(account.id), trace_id=trace_id), loaded=before)
     # Publish and enqueue only after the commit: Redis hears of what the log already holds.
     for event in outcome.events:
         if isinstance(event, TurnCancelRequested):

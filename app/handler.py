@@ -42,10 +42,16 @@ class SessionHandler:
 
     async def execute(self, session_id: str, decide: Decide[R], *,
                       metadata: EventMetadata | None = None,
-                      alongside: AlongSide | None = None) -> tuple[R, Outcome]:
-        """Decide on fresh state and append; on a concurrent change, decide again."""
-        for _ in range(_ATTEMPTS):
-            state = await self.load(session_id)
+                      alongside: AlongSide | None = None,
+                      loaded: SessionState | None = None) -> tuple[R, Outcome]:
+        """Decide on fresh state and append; on a concurrent change, decide again.
+
+        `loaded`: a state the caller has just read, used for the first attempt (saves a
+        read on the hot path; a stale one only costs a retry, never a wrong append).
+        """
+        for attempt in range(_ATTEMPTS):
+            state = loaded if attempt == 0 and loaded is not None else await self.load(
+                session_id)
             events, result = decide(state)
             if not events:
                 return result, Outcome(state=state, appended=None, events=[])

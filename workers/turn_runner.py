@@ -60,11 +60,13 @@ class TurnRun:
             turn_id=self.turn_id, worker_id=self.deps.worker_id, robot_id=str(robot.id),
             robot_name=robot.name, model=str(ref),
             playbook_digest=hashlib.sha256(robot.playbook.encode()).hexdigest()[:16],
-            lease_alive=await lease_alive(self.deps.services.pool, self.turn_id),
+            # Only a running turn can have a live lease; skip the query otherwise.
+            lease_alive=turn.status == "running"
+            and await lease_alive(self.deps.services.pool, self.turn_id),
             max_attempts=self.deps.settings.turn_max_attempts)
         _, claimed = await self.deps.handler.execute(
             self.session_id, no_result(lambda s: decisions.start_turn(s, claim)),
-            metadata=self.meta,
+            metadata=self.meta, loaded=state,
             alongside=take_lease(self.session_id, self.deps.worker_id,
                                  self.deps.settings.turn_lease_s))
         started = next((e for e in claimed.events if isinstance(e, TurnStarted)), None)
