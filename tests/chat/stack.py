@@ -45,7 +45,7 @@ class Stack:
         self.services: Services | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._servers: list[tuple[QuietServer, asyncio.Task[Any]]] = []
-        self._workers: list[Any] = []
+        self._workers: list[tuple[Any, asyncio.Task[Any]]] = []
 
     async def start(self, api_instances: int = 2, workers: int = 1) -> None:
         self.services = await Services.start(self.settings)
@@ -70,9 +70,18 @@ class Stack:
 
     def start_worker(self) -> Any:
         worker = create_worker(self.settings)
-        self._workers.append(worker)
-        self._tasks.append(asyncio.create_task(worker.async_run()))
+        self._workers.append((worker, asyncio.create_task(worker.async_run())))
         return worker
+
+    async def stop_worker(self, worker: Any) -> None:
+        """Stop the poll loop first and let it unwind, then close: arq's close() alone
+        closes the pool under a poll that may be mid-pipeline."""
+        for known, task in list(self._workers):
+            if known is worker:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                await worker.close()
+                self._workers.remove((known, task))
 
     def client(self, instance: int = 0, **kw: Any) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.api_urls[instance], timeout=30,
@@ -83,8 +92,8 @@ class Stack:
             server.should_exit = True
         # Let each API instance run its lifespan shutdown (closing its pools) before moving on.
         await asyncio.wait([task for _, task in self._servers], timeout=10)
-        for worker in self._workers:
-            await worker.close()
+        for worker, _ in list(self._workers):
+            await self.stop_worker(worker)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -83,7 +83,7 @@ async def test_a_worker_killed_mid_turn_is_retried_and_ends_with_one_answer(
     assert frames[-1].data == "[DONE]"
     assert any(f.data != "[DONE]" and f.data["type"] == "data-turn-retry" for f in frames)
     assert text_of(frames).endswith(SLOW.text)
-    await survivor.close()
+    await stack.stop_worker(survivor)
 
 
 async def test_a_job_lost_by_redis_is_found_by_the_sweeper(bare_stack: Stack) -> None:
@@ -103,4 +103,4 @@ async def test_a_job_lost_by_redis_is_found_by_the_sweeper(bare_stack: Stack) ->
     row = await wait_turn(stack, turn_id, timeout=30)
     assert row["status"] == "completed" and row["attempts"] == 1
     assert (await event_types(stack, session)).count("AssistantMessageCompleted") == 1
-    await worker.close()
+    await stack.stop_worker(worker)
