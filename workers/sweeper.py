@@ -58,4 +58,4 @@ async def _give_up(deps: WorkerDeps, turn: TurnRow) -> None:
         turn.session_id, no_result(lambda s: decisions.give_up_turn(s, turn.turn_id, reason)))
     if outcome.events:
         run = TurnRun(deps, turn.session_id, turn.turn_id)
-        await run._ended_without_running(outcome)
+        await run.end_without_running(outcome)

@@ -71,7 +71,7 @@ class TurnRun:
                                  self.deps.settings.turn_lease_s))
         started = next((e for e in claimed.events if isinstance(e, TurnStarted)), None)
         if started is None:
-            return await self._ended_without_running(claimed)
+            return await self.end_without_running(claimed)
         return await self._run_attempt(claimed.state, started, robot, ref.model, ref.provider)
 
     async def _robot(self, robot_id: str) -> Robot:
@@ -79,7 +79,9 @@ class TurnRun:
         robot = await robots.get(uuid.UUID(robot_id), include_deleted=True)
         return robot or await robots.get(DEFAULT_ROBOT_ID)  # type: ignore[return-value]
 
-    async def _ended_without_running(self, claimed: Outcome) -> str:
+    async def end_without_running(self, claimed: Outcome) -> str:
+        """Close the stream of a turn that ended without running (cancelled before a worker
+        claimed it, or given up by the sweeper), and start the session's next turn."""
         ended = claimed.events[0] if claimed.events else None
         if isinstance(ended, TurnCancelled | TurnFailed):
             await self.publisher.resume_numbering()

@@ -18,7 +18,7 @@ async def robot_with_script(stack: Stack, script: Script) -> str:
     assert stack.services is not None
     robot = await stack.services.robots.create(
         {"name": model, "description": "", "playbook": "Test robot.",
-         "model": f"openai/{model}"}, uuid.uuid4() if False else await _admin(stack))
+         "model": f"openai/{model}"}, await _admin(stack))
     return str(robot.id)
 
 
