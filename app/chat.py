@@ -113,18 +113,11 @@ def _title(parts: list[Part]) -> str | None:
     return (text[:77] + "...") if len(text) > 80 else (text or None)
 
 
-def stream_turn(services: Services, session_id: str, turn_id: str, after: int = 0, *,
-                just_posted: bool = False) -> AsyncIterator[bytes]:
-    """SSE frames of a turn from sequence `after` to `[DONE]`, live or replayed.
-
-    `just_posted`: this request created the turn, so it cannot have finished yet and its
-    missing buffer needs no look in the log (a full session read on the way to the first
-    token).
-    """
+def stream_turn(services: Services, session_id: str, turn_id: str,
+                after: int = 0) -> AsyncIterator[bytes]:
+    """SSE frames of a turn from sequence `after` to `[DONE]`, live or replayed."""
 
     async def fallback() -> list[dict[str, Any]] | None:
-        if just_posted:
-            return None
         state = await services.handler.load(session_id)
         turn = state.turn(turn_id)
         if turn is None or not turn.finished:
