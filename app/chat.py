@@ -69,7 +69,7 @@ async def post_message(services: Services, account: Account, *, session_id: str,
     if posted.is_new:
         TURNS_POSTED.inc()
     if posted.runnable:
-        await enqueue_turn(services.arq, session_id, posted.turn_id)
+        await enqueue_turn(services.arq, session_id, posted.turn_id, robot_id=robot)
     return ChatTurn(session_id=session_id, turn_id=posted.turn_id, message_id=message_id,
                     is_new=posted.is_new)
 

@@ -52,7 +52,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     turn_lease_s: float = 15.0
     # Attempts per turn before it fails for good (a worker lost mid-turn counts as one).
     turn_max_attempts: int = 3
-    # How often arq looks for new jobs; its 0.5 s default would dominate time to first token.
+    # `robots worker` is woken the moment a turn is queued; with no wake-up (one missed
+    # while Redis reconnected) it looks at the queue this often anyway.
+    worker_poll_s: float = 0.5
+    # The poll of a plain `arq workers.worker.WorkerSettings`, which has no wake-up: its
+    # 0.5 s default would dominate time to first token.
     arq_poll_delay_s: float = 0.005
     # The sweeper looks for stuck turns this often, and leaves turns younger than the grace.
     sweep_interval_s: int = 2
@@ -111,6 +115,7 @@ _ENV: dict[str, str] = {
     "model_max_retries": "MODEL_MAX_RETRIES",
     "turn_lease_s": "TURN_LEASE_S",
     "turn_max_attempts": "TURN_MAX_ATTEMPTS",
+    "worker_poll_s": "WORKER_POLL_S",
     "arq_poll_delay_s": "ARQ_POLL_DELAY_S",
     "stream_buffer_ttl_s": "STREAM_BUFFER_TTL_S",
     "sweep_interval_s": "SWEEP_INTERVAL_S",

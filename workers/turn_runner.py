@@ -26,6 +26,7 @@ from app.streams.publisher import TurnPublisher, publish_terminal
 from app.turn_queue import enqueue_turn
 from workers.deps import WorkerDeps
 from workers.leases import keep_renewing, lease_alive, release, take_lease
+from workers.model_stream import ModelStream
 from workers.prompt import PromptError, build_request
 from workers.providers import ModelError
 from workers.stream_writer import StreamWriter
@@ -49,34 +50,66 @@ class TurnRun:
                                        turn_id, ttl_s=deps.settings.stream_buffer_ttl_s)
         self.writer = StreamWriter(self.publisher)
 
-    async def run(self) -> str:
-        state = await self.deps.handler.load(self.session_id)
+    async def run(self, robot_hint: str | None = None) -> str:
+        state, hinted = await self._load(robot_hint)
         turn = state.turn(self.turn_id)
         if turn is None or turn.finished:
             return "nothing to do"
-        robot = await self._robot(turn.robot_id)
+        robot = (hinted if hinted is not None and str(hinted.id) == turn.robot_id
+                 else await self._robot(turn.robot_id))
         ref = self.deps.models.resolve(robot.model)
         claim = decisions.StartTurn(
             turn_id=self.turn_id, worker_id=self.deps.worker_id, robot_id=str(robot.id),
             robot_name=robot.name, model=str(ref),
             playbook_digest=hashlib.sha256(robot.playbook.encode()).hexdigest()[:16],
-            # Only a running turn can have a live lease; skip the query otherwise.
-            lease_alive=turn.status == "running"
-            and await lease_alive(self.deps.services.pool, self.turn_id),
+            # Only a running turn has a lease to check; skip the query otherwise.
+            lapsed_attempt=turn.attempt if turn.status == "running"
+            and not await lease_alive(self.deps.services.pool, self.turn_id) else None,
             max_attempts=self.deps.settings.turn_max_attempts)
-        _, claimed = await self.deps.handler.execute(
-            self.session_id, no_result(lambda s: decisions.start_turn(s, claim)),
-            metadata=self.meta, loaded=state,
-            alongside=take_lease(self.session_id, self.deps.worker_id,
-                                 self.deps.settings.turn_lease_s))
+        # The model is asked while the claim commits; nothing is published until it has.
+        call = self._call_model(state, turn, robot, ref)
+        try:
+            _, claimed = await self.deps.handler.execute(
+                self.session_id, no_result(lambda s: decisions.start_turn(s, claim)),
+                metadata=self.meta, loaded=state,
+                alongside=take_lease(self.session_id, self.deps.worker_id,
+                                     self.deps.settings.turn_lease_s))
+        except BaseException:
+            if isinstance(call, ModelStream):
+                await call.cancel()
+            raise
         started = next((e for e in claimed.events if isinstance(e, TurnStarted)), None)
         if started is None:
+            if isinstance(call, ModelStream):
+                await call.cancel()
             return await self.end_without_running(claimed)
-        return await self._run_attempt(claimed.state, started, robot, ref.model, ref.provider)
+        return await self._run_attempt(claimed.state, started, robot, call)
+
+    async def _load(self, robot_hint: str | None) -> tuple[SessionState, Robot | None]:
+        """The session, and with a hint (the turn's robot, from the job) the robot too,
+        read side by side."""
+        if robot_hint is None:
+            return await self.deps.handler.load(self.session_id), None
+        state, robot = await asyncio.gather(
+            self.deps.handler.load(self.session_id), self._robot(robot_hint))
+        return state, robot
+
+    def _call_model(self, state: SessionState, turn: Turn, robot: Robot,
+                    ref: ModelRef) -> ModelStream | str:
+        """The model call under way, or why it could not be made (the turn then fails)."""
+        try:
+            provider = self.deps.models.provider(ref)
+            request = build_request(state, turn, robot, ref.model)
+        except (PromptError, ModelError) as exc:
+            return str(exc)
+        return ModelStream(provider.stream(request))
 
     async def _robot(self, robot_id: str) -> Robot:
         robots = self.deps.services.robots
-        robot = await robots.get(uuid.UUID(robot_id), include_deleted=True)
+        try:
+            robot = await robots.get(uuid.UUID(robot_id), include_deleted=True)
+        except ValueError:
+            robot = None
         return robot or await robots.get(DEFAULT_ROBOT_ID)  # type: ignore[return-value]
 
     async def end_without_running(self, claimed: Outcome) -> str:
@@ -94,22 +127,20 @@ class TurnRun:
         return "not mine to run now"
 
     async def _run_attempt(self, state: SessionState, started: TurnStarted, robot: Robot,
-                           model: str, provider_name: str) -> str:
+                           call: ModelStream | str) -> str:
         attempt = started.attempt
-        turn = state.turn(self.turn_id)
-        assert turn is not None
         cancel = self.deps.cancels.watch(self.turn_id)
         renew = asyncio.create_task(keep_renewing(
             self.deps.services.pool, self.turn_id, attempt, self.deps.settings.turn_lease_s))
         encoder = UIStreamEncoder(reply_id(self.turn_id), f"{self.turn_id}-a{attempt}")
         try:
-            if await self.publisher.resume_numbering():
+            # A first attempt follows nothing: only a retry continues an earlier numbering.
+            if attempt > 1 and await self.publisher.resume_numbering():
                 self.writer.send({"type": "data-turn-retry", "data": {"attempt": attempt}},
                                  {"type": "start-step"})
             else:
                 self.writer.send(*encoder.start())
-            outcome, error, timing = await self._stream_model(
-                state, turn, robot, model, provider_name, encoder, cancel)
+            outcome, error, timing = await self._stream_model(call, encoder, cancel)
             await self.writer.flush()
             finished = await self._record(encoder, attempt, outcome, error, robot, started,
                                           timing)
@@ -129,24 +160,19 @@ class TurnRun:
         await self._enqueue_next(finished.state)
         return outcome
 
-    async def _stream_model(self, state: SessionState, turn: Turn, robot: Robot, model: str,
-                            provider_name: str, encoder: UIStreamEncoder,
+    async def _stream_model(self, call: ModelStream | str, encoder: UIStreamEncoder,
                             cancel: asyncio.Event) -> tuple[str, str | None, dict[str, float]]:
-        began = time.perf_counter()
         timing: dict[str, float] = {}
-        try:
-            provider = self.deps.models.provider(ModelRef(provider_name, model))
-            request = build_request(state, turn, robot, model)
-        except (PromptError, ModelError) as exc:
+        if isinstance(call, str):
             timing["duration"] = 0.0
-            return "failed", str(exc), timing
+            return "failed", call, timing
 
         async def consume() -> None:
-            async for event in provider.stream(request):
-                parts = encoder.on_event(event)
+            async for batch in call.batches():
+                parts = [part for event in batch for part in encoder.on_event(event)]
                 if parts:
                     if "ttft" not in timing and encoder.saw_output:
-                        timing["ttft"] = (time.perf_counter() - began) * 1000
+                        timing["ttft"] = (time.perf_counter() - call.started) * 1000
                     self.writer.send(*parts)
 
         task = asyncio.create_task(consume())
@@ -155,9 +181,10 @@ class TurnRun:
             await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop.cancel()
-        timing["duration"] = (time.perf_counter() - began) * 1000
+        timing["duration"] = (time.perf_counter() - call.started) * 1000
         if not task.done():
             task.cancel()
+            await call.cancel()
             with contextlib.suppress(asyncio.CancelledError, ModelError):
                 await task
             return "cancelled", None, timing
@@ -198,12 +225,15 @@ class TurnRun:
     async def _enqueue_next(self, state: SessionState) -> None:
         following = state.active_turn
         if following is not None and following.status == "requested":
-            await enqueue_turn(self.deps.arq, self.session_id, following.turn_id)
+            await enqueue_turn(self.deps.arq, self.session_id, following.turn_id,
+                               robot_id=following.robot_id)
 
 
-async def run_turn(ctx: dict[str, Any], session_id: str, turn_id: str) -> str:
-    """arq task: run (or resume, or end) one turn. Safe to deliver more than once."""
+async def run_turn(ctx: dict[str, Any], session_id: str, turn_id: str,
+                   robot_id: str | None = None) -> str:
+    """arq task: run (or resume, or end) one turn. Safe to deliver more than once.
+    `robot_id` is a hint (the turn's robot when it was queued); the log decides."""
     deps: WorkerDeps = ctx["deps"]
-    return await TurnRun(deps, session_id, turn_id).run()
+    return await TurnRun(deps, session_id, turn_id).run(robot_hint=robot_id)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from arq import Worker, cron, func
+from arq import cron, func
 from arq.connections import RedisSettings
 from prometheus_client import start_http_server
 
@@ -14,6 +14,7 @@ from app.turn_queue import RUN_TURN
 from workers.deps import WorkerDeps
 from workers.sweeper import sweep_turns
 from workers.turn_runner import run_turn
+from workers.turn_worker import TurnWorker
 
 
 def worker_options(settings: Settings) -> dict[str, Any]:
@@ -44,12 +45,13 @@ def worker_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def create_worker(settings: Settings, **overrides: Any) -> Worker:
+def create_worker(settings: Settings, **overrides: Any) -> TurnWorker:
     options = {**worker_options(settings), "handle_signals": False, **overrides}
-    return Worker(**options)
+    return TurnWorker(idle_poll_s=settings.worker_poll_s, **options)
 
 
 class WorkerSettings:
-    """For the `arq` command line; reads settings from the environment once, at import."""
+    """For the `arq` command line; reads settings from the environment once, at import.
+    It runs arq's plain worker, which polls every ARQ_POLL_DELAY_S instead of being woken."""
 
     locals().update(worker_options(load_settings()))

@@ -106,7 +106,10 @@ class StartTurn(msgspec.Struct, frozen=True, kw_only=True):
     robot_name: str
     model: str
     playbook_digest: str
-    lease_alive: bool  # a running turn whose lease is alive belongs to another worker
+    # The running attempt whose lease this worker found expired, if it looked. Only that
+    # attempt may be taken over: an attempt that started since (another worker won the
+    # race to claim) belongs to its worker.
+    lapsed_attempt: int | None = None
     max_attempts: int = 3
 
 
@@ -115,7 +118,7 @@ def start_turn(state: SessionState, cmd: StartTurn) -> list[Event]:
     turn = state.turn(cmd.turn_id)
     if turn is None or turn.finished or state.active_turn is not turn:
         return []  # unknown, already over, or waiting behind an earlier turn
-    if turn.status == "running" and cmd.lease_alive:
+    if turn.status == "running" and turn.attempt != cmd.lapsed_attempt:
         return []
     if turn.cancel_requested:
         return [TurnCancelled(turn_id=turn.turn_id, attempt=turn.attempt)]

@@ -34,9 +34,9 @@ def started(turn_id: str = "t1", attempt: int = 1) -> TurnStarted:
                        robot_name="R", model="local/echo", playbook_digest="x")
 
 
-def start(turn_id: str = "t1", lease_alive: bool = False) -> d.StartTurn:
+def start(turn_id: str = "t1", lapsed_attempt: int | None = None) -> d.StartTurn:
     return d.StartTurn(turn_id=turn_id, worker_id="w2", robot_id="r", robot_name="R",
-                       model="local/echo", playbook_digest="x", lease_alive=lease_alive)
+                       model="local/echo", playbook_digest="x", lapsed_attempt=lapsed_attempt)
 
 
 def finish(turn_id: str = "t1", attempt: int = 1, outcome: str = "completed") -> d.FinishTurn:
@@ -106,17 +106,26 @@ def test_a_worker_starts_a_requested_turn_as_attempt_one() -> None:
 
 
 def test_a_running_turn_with_a_live_lease_is_left_alone() -> None:
-    assert d.start_turn(given(*first_turn(), started()), start(lease_alive=True)) == []
+    assert d.start_turn(given(*first_turn(), started()), start()) == []
 
 
 def test_a_running_turn_whose_worker_died_is_retried_as_the_next_attempt() -> None:
-    events = d.start_turn(given(*first_turn(), started()), start())
+    events = d.start_turn(given(*first_turn(), started()), start(lapsed_attempt=1))
     assert isinstance(events[0], TurnStarted) and events[0].attempt == 2
+
+
+def test_a_claim_that_lost_the_race_leaves_the_winners_attempt_alone() -> None:
+    # It saw the turn requested (no lease to check); on retrying after the conflict the
+    # turn is running as the winner's attempt 1, which it never found lapsed.
+    assert d.start_turn(given(*first_turn(), started(attempt=1)), start()) == []
+    # Nor may a lapse seen of attempt 1 take over attempt 2, started since.
+    state = given(*first_turn(), started(attempt=1), started(attempt=2))
+    assert d.start_turn(state, start(lapsed_attempt=1)) == []
 
 
 def test_a_turn_abandoned_too_often_fails() -> None:
     state = given(*first_turn(), started(attempt=1), started(attempt=2), started(attempt=3))
-    [event] = d.start_turn(state, start())
+    [event] = d.start_turn(state, start(lapsed_attempt=3))
     assert isinstance(event, TurnFailed) and "3 times" in event.error
 
 
@@ -159,4 +168,5 @@ def test_cancel_of_a_finished_turn_changes_nothing_and_cancel_is_idempotent() ->
 
 def test_a_turn_cancelled_before_a_worker_claimed_it_ends_at_claim() -> None:
     state = given(*first_turn(), started(), TurnCancelRequested(turn_id="t1"))
-    assert d.start_turn(state, start()) == [TurnCancelled(turn_id="t1", attempt=1)]
+    assert d.start_turn(state, start(lapsed_attempt=1)) == [
+        TurnCancelled(turn_id="t1", attempt=1)]

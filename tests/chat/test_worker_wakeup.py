@@ -1,0 +1,87 @@
+"""A worker is woken the moment a turn is queued, and a turn claimed twice at once (the
+model already asked by both) still gets one answer."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import msgspec
+import pytest
+
+from app.settings import Settings
+from app.streams.keys import buffer_key
+from tests.chat.helpers import event_types, new_id, robot_with_script, wait_turn
+from tests.chat.sse import chat_body, read_all, text_of
+from tests.chat.stack import Stack, running_stack
+from tests.services import FoundServices
+from workers.deps import WorkerDeps
+from workers.local_model import Script
+from workers.turn_runner import TurnRun
+
+# Far longer than any test waits: a turn that runs at all was started by the wake-up.
+NEVER_POLL_S = 120.0
+
+
+def _base(services: FoundServices, database: str) -> Settings:
+    return Settings(database_url=database, redis_url=services.redis_url,
+                    redis_prefix=f"{services.redis_prefix}-{uuid.uuid4().hex[:6]}",
+                    db_pool_min=1, db_pool_max=8)
+
+
+@pytest.fixture(scope="module")
+async def sleepy_stack(services: FoundServices, database: str) -> AsyncIterator[Stack]:
+    async with running_stack(_base(services, database), worker_poll_s=NEVER_POLL_S) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+async def workerless_stack(services: FoundServices, database: str) -> AsyncIterator[Stack]:
+    async with running_stack(_base(services, database), workers=0) as stack:
+        yield stack
+
+
+async def test_a_queued_turn_wakes_a_worker_that_would_not_poll_for_minutes(
+    sleepy_stack: Stack,
+) -> None:
+    stack = sleepy_stack
+    await asyncio.sleep(0.5)  # past the worker's first poll: it now waits for a wake-up
+    for text in ("first", "second"):  # each of two turns in a row
+        robot = await robot_with_script(stack, Script(text=text))
+        body = chat_body(new_id("s"), new_id("m"), "hi", robotId=robot)
+        async with stack.client() as client, client.stream(
+            "POST", "/robots/chat/sse", json=body
+        ) as response:
+            parts = await asyncio.wait_for(read_all(response), timeout=20)
+        assert text_of(parts) == text
+
+
+async def test_two_claims_of_one_turn_at_once_give_one_answer(workerless_stack: Stack) -> None:
+    stack = workerless_stack
+    assert stack.services is not None
+    robot = await robot_with_script(stack, Script(text="only once, please"))
+    session = new_id("s")
+    async with stack.client() as client:
+        accepted = (await client.post("/robots/sessions", json=chat_body(
+            session, new_id("m"), "go", robotId=robot))).json()
+    turn_id = accepted["turnId"]
+    deps = [await WorkerDeps.start(stack.settings) for _ in range(2)]
+    try:
+        # Both load the requested turn, ask the model and try to claim: one claim wins,
+        # the other's model call is dropped before it publishes anything.
+        results = await asyncio.gather(
+            *(TurnRun(d, session, turn_id).run(robot_hint=robot) for d in deps))
+    finally:
+        for d in deps:
+            await d.close()
+    assert sorted(results)[0] == "completed", results
+    assert results.count("completed") == 1, results
+    assert (await wait_turn(stack, turn_id))["attempts"] == 1
+    types = await event_types(stack, session)
+    assert types.count("TurnStarted") == 1
+    assert types.count("AssistantMessageCompleted") == 1
+    entries = await stack.services.redis.xrange(buffer_key(stack.settings.redis_prefix, turn_id))
+    parts = [msgspec.json.decode(fields[b"p"]) for _, fields in entries]
+    assert [p["type"] for p in parts].count("start") == 1
+    assert "".join(p["delta"] for p in parts if p["type"] == "text-delta") == "only once, please"

@@ -1,0 +1,93 @@
+"""arq's worker, tuned for turns: woken the moment a turn is queued, and cheap to poll
+while hundreds of turns run.
+
+arq polls its queue on a fixed delay, and every poll re-examines each queued job that is
+still running (three Redis round trips apiece), its own included. Polling every few
+milliseconds for a low time to first token would keep a busy worker doing little else.
+Instead the API publishes a wake-up after each enqueue (app.turn_queue), the worker polls
+on that or every `idle_poll_s` (a missed wake-up costs at most that), and a poll skips the
+jobs it already knows to be running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from arq import Worker
+from arq.constants import in_progress_key_prefix
+from redis.exceptions import RedisError
+
+from app.turn_queue import wake_channel
+
+log = logging.getLogger(__name__)
+
+# A job seen running on another worker is not asked about again for this long: it either
+# finishes (and leaves the queue) or its worker died, and arq holds a dead worker's job
+# until its in-progress key expires anyway (the sweeper retries such turns by turn id).
+_ELSEWHERE_S = 1.0
+
+
+class TurnWorker(Worker):
+    def __init__(self, *, idle_poll_s: float = 0.5, **options: Any) -> None:
+        super().__init__(**{**options, "poll_delay": 0})
+        self.idle_poll_s = idle_poll_s
+        self._woken = asyncio.Event()
+        self._listener: asyncio.Task[None] | None = None
+        self._elsewhere: dict[bytes, float] = {}  # job id -> when to look again
+
+    async def _poll_iteration(self) -> None:
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen())
+        self._woken.clear()  # a wake-up arriving during this poll triggers the next one
+        await super()._poll_iteration()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._woken.wait(), self.idle_poll_s)
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        now = time.monotonic()
+        fresh = [j for j in job_ids
+                 if j.decode() not in self.tasks and self._elsewhere.get(j, 0.0) <= now]
+        if not fresh:
+            return
+        async with self.pool.pipeline(transaction=False) as pipe:
+            for job_id in fresh:
+                pipe.exists(in_progress_key_prefix + job_id.decode())
+            running = await pipe.execute()
+        self._elsewhere = {j: at for j, at in self._elsewhere.items() if at > now}
+        free = []
+        for job_id, elsewhere in zip(fresh, running, strict=True):
+            if elsewhere:
+                self._elsewhere[job_id] = now + _ELSEWHERE_S
+            else:
+                free.append(job_id)
+        # arq's own claim (WATCH, check, MULTI) still decides who runs a free job.
+        await super().start_jobs(free)
+
+    async def _listen(self) -> None:
+        channel = wake_channel(self.queue_name)
+        while True:
+            pubsub: Any = self.pool.pubsub()
+            try:
+                await pubsub.subscribe(channel)
+                self._woken.set()  # anything queued while we were not listening
+                async for message in pubsub.listen():
+                    if message["type"] == "message":
+                        self._woken.set()
+            except (RedisError, OSError) as exc:
+                log.warning("worker wake-up channel lost (%s); polling until it is back", exc)
+                await asyncio.sleep(self.idle_poll_s)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+        await super().close()
