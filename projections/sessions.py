@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import msgspec
 
@@ -22,11 +22,13 @@ from app.domain.events import (
 )
 from app.eventstore import RecordedEvent
 from projections.base import Conn
+from projections.session_counts import INSERTED, UPDATED, counted, drop_zero_counts
 
 # A batch is folded per session in Python (later events overwrite earlier columns), then
 # written set-based: one INSERT for sessions started in the batch, one UPDATE per distinct set
 # of changed columns for the others. `version` still guards every write, so replaying a
-# batch that was applied changes nothing.
+# batch that was applied changes nothing, counts included (they move with what a statement
+# changed).
 _TYPES = {
     "id": "text", "name": "text", "created_by": "uuid", "created_at": "timestamptz",
     "updated_at": "timestamptz", "deleted_at": "timestamptz", "metadata": "jsonb",
@@ -36,6 +38,12 @@ _TYPES = {
     "forked_from": "text",
 }  # fmt: skip
 _JSON_COLUMNS = frozenset({"recall_options", "metadata"})
+_COUNTED_COLUMNS = frozenset({"metadata", "deleted_at"})  # created_by is set once, at start
+
+
+class Statement(NamedTuple):
+    sql: str
+    counts: bool = False  # moves session_counts, returning the counts it brought to zero
 
 
 def _unnest(columns: Sequence[str]) -> str:
@@ -49,25 +57,30 @@ def _select(columns: Sequence[str]) -> str:
     return ", ".join(f"u.{c}::jsonb" if _TYPES[c] == "jsonb" else f"u.{c}" for c in columns)
 
 
-def _insert_sql(columns: tuple[str, ...]) -> str:
-    return (
+def _insert_sql(columns: tuple[str, ...]) -> Statement:
+    return Statement(counted(
         f"INSERT INTO sessions ({', '.join(columns)})"
         f" SELECT {_select(columns)} FROM unnest({_unnest(columns)}) AS u({', '.join(columns)})"
-        " ON CONFLICT (id) DO NOTHING"
-    )
+        f" ON CONFLICT (id) DO NOTHING RETURNING {INSERTED}"
+    ), counts=True)
 
 
-def _update_sql(columns: tuple[str, ...]) -> str:
+def _update_sql(columns: tuple[str, ...]) -> Statement:
     sets = ", ".join(
         f"{c} = u.{c}::jsonb" if _TYPES[c] == "jsonb" else f"{c} = u.{c}"
         for c in columns
         if c != "id"
     )
-    return (
-        f"UPDATE sessions s SET {sets}"
-        f" FROM unnest({_unnest(columns)}) AS u({', '.join(columns)})"
-        " WHERE s.id = u.id AND s.version < u.version"
-    )
+    source = f"unnest({_unnest(columns)}) AS u({', '.join(columns)})"
+    guard = "s.id = u.id AND s.version < u.version"
+    if not _COUNTED_COLUMNS & set(columns):
+        return Statement(f"UPDATE sessions s SET {sets} FROM {source} WHERE {guard}")
+    # `o` is the row as this statement's snapshot saw it, before the update: the projection
+    # is the only writer of sessions, so nothing changes it in between.
+    return Statement(counted(
+        f"UPDATE sessions s SET {sets} FROM {source} JOIN sessions o ON o.id = u.id"
+        f" WHERE {guard} RETURNING {UPDATED}"
+    ), counts=True)
 
 
 def _json(value: Any) -> str | None:
@@ -76,7 +89,7 @@ def _json(value: Any) -> str | None:
 
 class SessionsProjection:
     name: str = "sessions"
-    tables: tuple[str, ...] = ("sessions",)
+    tables: tuple[str, ...] = ("sessions", "session_counts")
 
     async def apply(self, conn: Conn, events: Sequence[RecordedEvent]) -> None:
         started: dict[str, dict[str, Any]] = {}  # whole rows of sessions new in this batch
@@ -92,13 +105,17 @@ class SessionsProjection:
                 if target is None:
                     target = changed.setdefault(sid, {"id": sid})
                 target.update(columns)
-        for sql, rows in _grouped(started, _insert_sql) + _grouped(changed, _update_sql):
-            await conn.execute(sql, rows)
+        counting = []
+        for statement, rows in _grouped(started, _insert_sql) + _grouped(changed, _update_sql):
+            cursor = await conn.execute(statement.sql, rows)
+            if statement.counts:
+                counting.append(cursor)
+        await drop_zero_counts(conn, counting)
 
 
 def _grouped(
-    rows: dict[str, dict[str, Any]], sql: Callable[[tuple[str, ...]], str]
-) -> list[tuple[str, list[list[Any]]]]:
+    rows: dict[str, dict[str, Any]], sql: Callable[[tuple[str, ...]], Statement]
+) -> list[tuple[Statement, list[list[Any]]]]:
     """One statement per distinct column set, its parameters as one array per column."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows.values():
