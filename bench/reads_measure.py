@@ -34,7 +34,8 @@ from app.api.session_view import from_read_model
 from app.settings import environment_variables
 from bench.common import CpuSample, percentile
 from projections.messages import page_messages
-from projections.sessions import ListQuery, get_session, list_sessions
+from projections.session_listing import ListQuery, list_sessions
+from projections.sessions import get_session
 
 Pool = AsyncConnectionPool[Any]
 Conn = psycopg.AsyncConnection[Any]

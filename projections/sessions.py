@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -172,58 +171,25 @@ class SessionRow(msgspec.Struct, frozen=True, kw_only=True):
     creator_joined: datetime | None
 
 
-class ListQuery(msgspec.Struct, frozen=True, kw_only=True):
-    limit: int
-    offset: int = 0
-    sort_by: Literal["created_at", "updated_at"] = "created_at"
-    direction: Literal["asc", "desc"] = "desc"
-    account_id: uuid.UUID | None = None
-    metadata: dict[str, Any] = {}  # every key must match (JSON containment)
-
-
-_SELECT = """
-SELECT s.id, s.name, s.created_at, s.updated_at, s.metadata, s.situation, s.system_template,
-       s.render_templates, s.token_budget, s.context_overflow, s.recall_options, s.summary,
-       s.active_robot_id, s.forked_from, s.version,
-       a.id, a.handle, a.name, a.roles, a.created_at
-FROM sessions s LEFT JOIN accounts a ON a.id = s.created_by
+# A SessionRow's columns, from `sessions s` and `accounts a` (its creator, left-joined).
+SESSION_COLUMNS = """
+s.id, s.name, s.created_at, s.updated_at, s.metadata, s.situation, s.system_template,
+s.render_templates, s.token_budget, s.context_overflow, s.recall_options, s.summary,
+s.active_robot_id, s.forked_from, s.version, a.id, a.handle, a.name, a.roles, a.created_at
 """
-
-
-def _where(query: ListQuery) -> tuple[str, list[Any]]:
-    clauses: list[str] = ["s.deleted_at IS NULL"]
-    params: list[Any] = []
-    if query.account_id is not None:
-        clauses.append("s.created_by = %s")
-        params.append(query.account_id)
-    if query.metadata:
-        clauses.append("s.metadata @> %s::jsonb")
-        params.append(msgspec.json.encode(query.metadata).decode())
-    return " AND ".join(clauses), params
-
-
-async def list_sessions(conn: Conn, query: ListQuery) -> tuple[list[SessionRow], int]:
-    """A page of live sessions and the total count of the listing."""
-    where, params = _where(query)
-    # Both names come from a Literal, never from the request's raw text.
-    order = f"s.{query.sort_by} {query.direction}, s.id {query.direction}"
-    cur = await conn.execute(f"{_SELECT} WHERE {where} ORDER BY {order} LIMIT %s OFFSET %s",
-                             [*params, query.limit, query.offset])
-    rows = [_session_row(r) for r in await cur.fetchall()]
-    count = await (await conn.execute(f"SELECT count(*) FROM sessions s WHERE {where}",
-                                      params)).fetchone()
-    return rows, int(count[0]) if count else 0
 
 
 async def get_session(conn: Conn, session_id: str) -> SessionRow | None:
     """A live session's row, or None (unknown or deleted)."""
-    cur = await conn.execute(f"{_SELECT} WHERE s.id = %s AND s.deleted_at IS NULL",
-                             [session_id])
+    cur = await conn.execute(
+        f"SELECT {SESSION_COLUMNS} FROM sessions s LEFT JOIN accounts a ON a.id = s.created_by"
+        " WHERE s.id = %s AND s.deleted_at IS NULL", [session_id])
     row = await cur.fetchone()
-    return _session_row(row) if row else None
+    return session_row(row) if row else None
 
 
-def _session_row(r: Any) -> SessionRow:
+def session_row(r: Sequence[Any]) -> SessionRow:
+    """A SessionRow from SESSION_COLUMNS' values."""
     creator = None
     if r[15] is not None:
         creator = Account(id=r[15], handle=r[16], name=r[17], roles=tuple(Role(x) for x in r[18]))

@@ -20,7 +20,8 @@ from app.api.paging import page_numbers, parse_page
 from app.api.problems import ProblemError
 from app.api.profiles import ProfileReference, profile_reference
 from app.bootstrap import Services
-from projections.sessions import ListQuery, SessionRow, list_sessions
+from projections.session_listing import ListQuery, list_sessions, page_sessions
+from projections.sessions import SessionRow
 
 PAGE_SIZE = 20
 FILTER_PREFIX = "metadata_filter."
@@ -223,5 +224,5 @@ class JulepSessionsController(Controller):
         """The same listing in Julep's envelope and field names."""
         services: Services = state.services
         async with services.pool.connection() as conn:
-            rows, _total = await list_sessions(conn, listing.query)
+            rows = await page_sessions(conn, listing.query)
         return JulepSessionList(items=[_julep(r) for r in rows])

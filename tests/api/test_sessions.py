@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import pytest
@@ -12,9 +14,11 @@ from litestar.testing import AsyncTestClient
 from app.accounts import Account, Role
 from app.bootstrap import Services
 from app.settings import Settings
+from projections.session_listing import ListQuery, list_sessions
 from tests.api import reference
 from tests.api.conftest import bearer
 from tests.api.seed import projected, projector, seed_session
+from tests.projections.sessions_support import reference as plain_listing
 
 Client = AsyncTestClient  # type: ignore[type-arg]
 
@@ -270,23 +274,82 @@ async def test_fork_keeps_history_up_to_the_message_and_nothing_after(world: Wor
     assert bad.status_code == 422 and "at_message_id" in bad.text
 
 
+async def test_totals_and_pages_from_either_end_match_a_plain_count(world: World) -> None:
+    store, member = world.services.store, world.member
+    result = None
+    for i in range(45):
+        author = member if i % 4 == 0 else world.admin
+        result = await seed_session(store, f"p{i:02}", author=str(author.id),
+                                    metadata={"tier": i % 3, "vip": i % 2 == 0})
+    assert result
+    await projected(store, result)
+    filters = [("", {}), (f"account_id={member.id}", {"account_id": member.id}),
+               ("metadata_filter.tier=1", {"metadata": {"tier": 1}}),
+               ("metadata_filter.tier=1&metadata_filter.vip=true",
+                {"metadata": {"tier": 1, "vip": True}})]
+    orders = [("", {}), ("&sort_by=updated_at&direction=asc",
+                         {"sort_by": "updated_at", "direction": "asc"})]
+    for (where, filtered), (order, ordered) in itertools.product(filters, orders):
+        every = await listed(world, ListQuery(limit=20, **filtered, **ordered))
+        pages = max(1, math.ceil(len(every) / 20))
+        for page in range(1, pages + 2):  # up to one past the end
+            body = await get(world, f"/robots/sessions?{where}{order}&page={page}")
+            assert [s["id"] for s in body["sessions"]] == every[(page - 1) * 20:page * 20]
+            assert (body["results"], body["total_pages"]) == (len(every), pages), (where, page)
+            assert body.get("next_page") == (page + 1 if page < pages else None)
+        julep = await get(world, f"/sessions?{where}{order}&offset={len(every) - 3}&limit=5")
+        assert [s["id"] for s in julep["items"]] == every[-3:]
+
+
+async def listed(world: World, query: ListQuery) -> list[str]:
+    return await plain_listing(world.services.pool, query)
+
+
+class Recorder:
+    """A connection that remembers each statement it runs (the listing only calls execute)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.statements: list[tuple[str, Any]] = []
+
+    async def execute(self, query: str, params: Any = None) -> Any:
+        self.statements.append((query, params))
+        return await self.conn.execute(query, params)
+
+
 async def test_listing_and_paging_use_indexes(world: World) -> None:
     await seed(world, 3, exchanges=2)
-    plans = [
-        ("SELECT id FROM sessions WHERE deleted_at IS NULL"
-         " ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 0", []),
-        ("SELECT id FROM sessions WHERE deleted_at IS NULL"
-         " ORDER BY updated_at DESC, id DESC LIMIT 20", []),
-        ("SELECT id FROM sessions WHERE deleted_at IS NULL AND created_by = %s"
-         " ORDER BY created_at DESC LIMIT 20", [world.admin.id]),
-        ("SELECT id FROM sessions WHERE deleted_at IS NULL AND metadata @> '{\"a\": 1}'", []),
+    by = world.admin.id
+    listings = [  # each with the index its page's ids come from, where there is one to name
+        (ListQuery(limit=20), "sessions_by_created_idx"),
+        (ListQuery(limit=1, offset=2), "sessions_by_created_idx"),  # backward from the end
+        (ListQuery(limit=1, offset=1, sort_by="updated_at", direction="asc"),
+         "sessions_by_updated_idx"),
+        (ListQuery(limit=20, account_id=by), "sessions_created_by_idx"),
+        (ListQuery(limit=1, offset=2, account_id=by, sort_by="updated_at"), None),
+        (ListQuery(limit=20, metadata={"a": 1}), None),
+        (ListQuery(limit=20, metadata={"a": 1, "b": 2}), None),  # with count(*)
+        (ListQuery(limit=20, account_id=by, metadata={"a": 1}), None),  # with count(*)
+    ]
+    plans: list[tuple[str, Any]] = [
         ("SELECT id FROM messages WHERE session_id = 's000' AND position < 100"
          " ORDER BY position DESC LIMIT 51", []),
     ]
     async with world.services.pool.connection() as conn:
         # With sequential scans priced out, any remaining one means no index can serve it.
         await conn.execute("SET enable_seqscan = off")
+        for listing, index in listings:
+            recorder = Recorder(conn)
+            await list_sessions(cast(Any, recorder), listing)
+            plans.extend(recorder.statements)
+            if index:
+                plan = await explained(conn, *recorder.statements[-1])
+                assert index in plan, f"{listing}\n{plan}"
         for query, params in plans:
-            plan = "\n".join(r[0] for r in await (await conn.execute(
-                "EXPLAIN " + query, params)).fetchall())
+            plan = await explained(conn, query, params)
             assert "Seq Scan" not in plan, f"{query}\n{plan}"
+
+
+async def explained(conn: Any, query: str, params: Any) -> str:
+    return "\n".join(r[0] for r in await (await conn.execute("EXPLAIN " + query,
+                                                               params)).fetchall())

@@ -1,4 +1,4 @@
-"""Drive the sessions projection by hand, and recount session_counts from its rows."""
+"""Drive the sessions projection by hand; recount and relist its rows the plain way."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from app.domain.events import session_stream
 from app.eventstore import Checkpoint, Event, EventStore, RecordedEvent
+from projections.session_listing import ListQuery
 from projections.sessions import SessionsProjection
 
 
@@ -78,3 +79,18 @@ async def recounted(pool: AsyncConnectionPool[Any]) -> dict[str, int]:
             counts[_key(f)] = counts.get(_key(f), 0) + 1
     return counts
 
+
+async def reference(pool: AsyncConnectionPool[Any], q: ListQuery) -> list[str]:
+    """Every id the listing holds, in its order: the plain query the listing must equal."""
+    clauses: list[str] = ["deleted_at IS NULL"]
+    params: list[Any] = []
+    if q.account_id:
+        clauses.append("created_by = %s")
+        params.append(q.account_id)
+    for key, value in q.metadata.items():
+        clauses.append("metadata -> %s = %s::jsonb")
+        params += [key, json.dumps(value)]
+    sql = (f"SELECT id FROM sessions WHERE {' AND '.join(clauses)}"
+           f" ORDER BY {q.sort_by} {q.direction}, id {q.direction}")
+    async with pool.connection() as conn:
+        return [r[0] for r in await (await conn.execute(sql, params)).fetchall()]
