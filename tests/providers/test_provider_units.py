@@ -11,7 +11,7 @@ import pytest
 from workers.providers import ModelError
 from workers.providers.anthropic_adapter import EventDecoder
 from workers.providers.errors import error_detail, redact, status_error
-from workers.providers.openai_adapter import ChunkDecoder
+from workers.providers.openai_chunks import ChunkDecoder
 from workers.providers.retry import Backoff, parse_retry_after
 
 

@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
 
+import msgspec
 import openai
 from openai.types.chat import (
     ChatCompletionAssistantMessageParam,
-    ChatCompletionChunk,
     ChatCompletionFunctionToolParam,
     ChatCompletionMessageParam,
     ChatCompletionSystemMessageParam,
     ChatCompletionUserMessageParam,
 )
-from openai.types.chat.chat_completion_chunk import ChoiceDelta, ChoiceDeltaToolCall
 
 from workers.providers.base import ModelError, ModelInfo, ModelRequest, ProviderConfig
 from workers.providers.errors import connection_error, redact, status_error
-from workers.providers.events import (
-    Finished,
-    ModelEvent,
-    ReasoningDelta,
-    TextDelta,
-    ToolCallDelta,
-    ToolCallEnded,
-    ToolCallStarted,
-    UsageReported,
-)
+from workers.providers.events import ModelEvent
+from workers.providers.openai_chunks import ChunkDecoder, decode_chunk
 from workers.providers.retry import Backoff, retrying
+from workers.providers.sse_events import SSEParser
 
-FINISH_REASONS = {"stop": "stop", "length": "length", "tool_calls": "tool-calls",
-                  "function_call": "tool-calls", "content_filter": "content-filter"}
 NO_KEY = "not-needed"  # the SDK insists on a key; local servers ignore it
 
 
@@ -69,7 +60,9 @@ class OpenAIAdapter:
     async def _attempt(self, request: ModelRequest) -> AsyncGenerator[ModelEvent, None]:
         official = self._config.kind == "openai"
         tools = [_tool(t.name, t.description, t.input_schema) for t in request.tools]
-        stream = await self._sdk().chat.completions.create(
+        # The SDK sends the request and raises its status errors; the body is decoded here
+        # (see sse_events: the SDK's per-chunk objects cost more than the rest of a delta).
+        async with self._sdk().chat.completions.with_streaming_response.create(
             model=request.model,
             messages=_messages(request),
             stream=True,
@@ -78,12 +71,17 @@ class OpenAIAdapter:
             max_completion_tokens=request.max_tokens if official else openai.omit,
             max_tokens=openai.omit if official else request.max_tokens,
             tools=tools or openai.omit,
-        )
-        decoder = ChunkDecoder(self.name)
-        async with stream:
-            async for chunk in stream:
-                for event in decoder.feed(chunk):
-                    yield event
+        ) as response:
+            decoder = ChunkDecoder(self.name)
+            parser = SSEParser()
+            done = False
+            async for raw in _body(response):
+                for _, data in parser.feed(raw):
+                    # Read on past [DONE] to the end of the body: the connection is reused.
+                    done = done or data.startswith(b"[DONE]")
+                    if not done:
+                        for event in decoder.feed(decode_chunk(data, response.http_request)):
+                            yield event
         for event in decoder.finish():
             yield event
 
@@ -123,81 +121,10 @@ class OpenAIAdapter:
                               f"{redact(exc.message, key)}", retryable=True)
         if isinstance(exc, openai.OpenAIError):
             return ModelError(f"model provider '{self.name}' failed: {redact(str(exc), key)}")
+        if isinstance(exc, msgspec.DecodeError):
+            return ModelError(f"model provider '{self.name}' sent a malformed chunk: "
+                              f"{redact(str(exc), key)}", retryable=True)
         return None
-
-
-class ChunkDecoder:
-    """Turns `chat.completion.chunk`s into model events.
-
-    A tool call ends when the next one starts or the stream finishes (OpenAI marks no end).
-    Usage and `Finished` come out of `finish()`, once the stream is over, because OpenAI
-    sends the usage chunk after the chunk with the finish reason.
-    """
-
-    def __init__(self, provider: str) -> None:
-        self._provider = provider
-        self._finish: str | None = None
-        self._usage: UsageReported | None = None
-        self._calls: dict[int, tuple[str, str, list[str]]] = {}  # index -> id, name, pieces
-        self._open: list[int] = []
-
-    def feed(self, chunk: ChatCompletionChunk) -> list[ModelEvent]:
-        events: list[ModelEvent] = []
-        if chunk.usage is not None:
-            self._usage = UsageReported(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
-        for choice in chunk.choices[:1]:  # we never ask for n > 1
-            reasoning = _reasoning(choice.delta)
-            if reasoning:
-                events.append(ReasoningDelta(reasoning))
-            if choice.delta.content:
-                events.append(TextDelta(choice.delta.content))
-            for call in choice.delta.tool_calls or []:
-                events += self._tool_call(call)
-            if choice.finish_reason is not None:
-                self._finish = choice.finish_reason
-        return events
-
-    def finish(self) -> list[ModelEvent]:
-        """The closing events; `ModelError` if the stream ended before a finish reason."""
-        if self._finish is None:
-            raise ModelError(f"model provider '{self._provider}' ended the stream before the "
-                             "answer was finished", retryable=True)
-        events = self._end_open_calls()
-        if self._usage is not None:
-            events.append(self._usage)
-        events.append(Finished(FINISH_REASONS.get(self._finish, "other")))
-        return events
-
-    def _tool_call(self, delta: ChoiceDeltaToolCall) -> list[ModelEvent]:
-        events: list[ModelEvent] = []
-        if delta.index not in self._calls:
-            events += self._end_open_calls()
-            name = (delta.function.name if delta.function else None) or ""
-            call_id = delta.id or f"call_{delta.index}"
-            self._calls[delta.index] = (call_id, name, [])
-            self._open.append(delta.index)
-            events.append(ToolCallStarted(call_id, name))
-        call_id, _, pieces = self._calls[delta.index]
-        arguments = delta.function.arguments if delta.function else None
-        if arguments:
-            pieces.append(arguments)
-            events.append(ToolCallDelta(call_id, arguments))
-        return events
-
-    def _end_open_calls(self) -> list[ModelEvent]:
-        events: list[ModelEvent] = []
-        for index in self._open:
-            call_id, name, pieces = self._calls[index]
-            events.append(ToolCallEnded(call_id, name, "".join(pieces) or "{}"))
-        self._open.clear()
-        return events
-
-
-def _reasoning(delta: ChoiceDelta) -> str | None:
-    # Not in OpenAI's schema: vLLM and DeepSeek send `reasoning_content`, Ollama `reasoning`.
-    extra = delta.model_extra or {}
-    value = extra.get("reasoning_content") or extra.get("reasoning")
-    return value if isinstance(value, str) else None
 
 
 def _messages(request: ModelRequest) -> list[ChatCompletionMessageParam]:
@@ -217,3 +144,16 @@ def _tool(name: str, description: str,
           schema: dict[str, object]) -> ChatCompletionFunctionToolParam:
     return {"type": "function",
             "function": {"name": name, "description": description, "parameters": schema}}
+
+
+async def _body(response: Any) -> AsyncIterator[bytes]:
+    """The response body, its transport errors raised as the SDK raises them."""
+    try:
+        async for raw in response.iter_bytes():
+            yield raw
+    except openai.OpenAIError:
+        raise
+    except Exception as exc:  # the SDK's HTTP library's own read errors and timeouts
+        timed_out = any(c.__name__ == "TimeoutException" for c in type(exc).__mro__)
+        error = openai.APITimeoutError if timed_out else openai.APIConnectionError
+        raise error(request=response.http_request) from exc
