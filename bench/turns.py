@@ -8,8 +8,8 @@ prefix of its own, the fake model server (`python -m workers.local_model`, or
 `bench.turns_stamp`, the same app stamping each delta with its send time), `robots
 serve` (1 process), `robots worker` (1, or 2 for the load), `robots project`, and the load
 clients. Each pipeline figure sits beside its baseline from the same run: the same fake
-model read straight (with the OpenAI SDK as a worker reads it in 1 and 2; with the same
-lean SSE client as the pipeline's in 3).
+model read straight (through the worker's own provider adapter in 1 and 2, as a worker
+reads it; with the same lean SSE client as the pipeline's in 3).
 
 1. Added time to first token: POST /robots/chat/sse -> first `text-delta`, minus request
    -> first delta straight from the model; sequential, a new session each, interleaved.
@@ -120,7 +120,7 @@ async def latency_and_rate(bench: Bench, sizes: Sizes, results: Results) -> None
             results.rates = await measure_rate(conn, client, sizes.rate_runs)
         finally:
             await conn.close()
-            await client.close()
+            await client.aclose()
     stop([model.proc], bench)
 
 

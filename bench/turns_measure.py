@@ -1,8 +1,9 @@
 """Measurements 1-3 of bench.turns against a running stack; each returns figures, no output.
 
 Every pipeline figure has a baseline taken in the same run: the same fake model read
-directly with the OpenAI SDK (what a worker does), so what is left is what the pipeline
-adds: the API, the log, arq, Redis, the relay and SSE.
+directly through the worker's own provider adapter (the OpenAI SDK sends the request, the
+adapter decodes the stream: exactly what a worker does), so what is left is what the
+pipeline adds: the API, the log, arq, Redis, the relay and SSE.
 """
 
 from __future__ import annotations
@@ -14,18 +15,20 @@ import resource
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
-import openai
 import psutil
 
 from bench.common import percentile
 from bench.turns_load import LoadReport
 from bench.turns_sse import Connection, chat_body, text_delta
 from bench.turns_stamp import parse_stamp
+from workers.providers.base import ModelRequest, PromptMessage, ProviderConfig
+from workers.providers.events import ModelEvent, TextDelta
+from workers.providers.openai_adapter import OpenAIAdapter
 
 SYSTEM = "You are a helpful robot."
 MAX_TOKENS = 4096  # what a worker asks for (workers/prompt.py build_request)
@@ -40,17 +43,17 @@ def q(values: Sequence[float]) -> tuple[float, float, float]:
     return percentile(values, 50), percentile(values, 90), percentile(values, 99)
 
 
-def sdk_client(base_url: str) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=base_url, api_key="dummy", max_retries=0)
+def sdk_client(base_url: str) -> OpenAIAdapter:
+    """The model as a worker reads it: workers.providers.openai_adapter, no retries."""
+    return OpenAIAdapter(ProviderConfig(name="bench", kind="openai-compatible",
+                                        base_url=base_url, max_retries=0))
 
 
-async def _sdk_stream(client: openai.AsyncOpenAI, text: str) -> openai.AsyncStream[
-        openai.types.chat.ChatCompletionChunk]:
-    # As workers.providers.openai_adapter asks (workers/prompt.py: max_tokens 4096).
-    return await client.chat.completions.create(
-        model="echo", stream=True, stream_options={"include_usage": True},
-        max_completion_tokens=MAX_TOKENS,
-        messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}])
+def _sdk_stream(client: OpenAIAdapter, text: str) -> AsyncIterator[ModelEvent]:
+    # As workers/prompt.py build_request asks (max_tokens 4096).
+    return client.stream(ModelRequest(
+        model="echo", system=SYSTEM, max_tokens=MAX_TOKENS,
+        messages=[PromptMessage(role="user", text=text)]))
 
 
 # 1. Added time to first token ------------------------------------------------------------
@@ -78,19 +81,17 @@ async def pipeline_first_delta(conn: Connection, text: str) -> float:
     return ms_since(began, first)
 
 
-async def direct_first_delta(client: openai.AsyncOpenAI, text: str) -> float:
+async def direct_first_delta(client: OpenAIAdapter, text: str) -> float:
     began, first = time.monotonic_ns(), 0
-    stream = await _sdk_stream(client, text)
-    async with stream:
-        async for chunk in stream:
-            if not first and chunk.choices and chunk.choices[0].delta.content:
-                first = time.monotonic_ns()
+    async for event in _sdk_stream(client, text):
+        if not first and isinstance(event, TextDelta) and event.text:
+            first = time.monotonic_ns()
     if not first:
         raise RuntimeError("the model streamed no text delta")
     return ms_since(began, first)
 
 
-async def measure_ttft(conn: Connection, client: openai.AsyncOpenAI, samples: int,
+async def measure_ttft(conn: Connection, client: OpenAIAdapter, samples: int,
                        warmup: int) -> Ttft:
     """Sequential samples, pipeline and direct interleaved (alternating which goes first)
     so that drift on the machine touches both alike."""
@@ -136,16 +137,14 @@ async def pipeline_rate(conn: Connection) -> StreamRate:
     return _stream_rate(reads, stamps)
 
 
-async def direct_rate(client: openai.AsyncOpenAI) -> StreamRate:
+async def direct_rate(client: OpenAIAdapter) -> StreamRate:
     reads: list[int] = []
     stamps: list[int] = []
-    stream = await _sdk_stream(client, "Stream as fast as you can.")
-    async with stream:
-        async for chunk in stream:
-            if chunk.choices and (text := chunk.choices[0].delta.content):
-                reads.append(time.monotonic_ns())
-                if (stamp := parse_stamp(text)) is not None:
-                    stamps.append(stamp[0])
+    async for event in _sdk_stream(client, "Stream as fast as you can."):
+        if isinstance(event, TextDelta) and event.text:
+            reads.append(time.monotonic_ns())
+            if (stamp := parse_stamp(event.text)) is not None:
+                stamps.append(stamp[0])
     return _stream_rate(reads, stamps)
 
 
@@ -167,7 +166,7 @@ class Rates:
         return ordered[len(ordered) // 2]
 
 
-async def measure_rate(conn: Connection, client: openai.AsyncOpenAI, runs: int) -> Rates:
+async def measure_rate(conn: Connection, client: OpenAIAdapter, runs: int) -> Rates:
     result = Rates()
     for i in range(runs):
         if i % 2:

@@ -221,8 +221,9 @@ def print_report(results: Results, *, show_statements: bool = False) -> None:
     print(format_table(["measure", "pipeline", "direct", "added / ratio", "target", "met"],
                        report.rows))
     print()
-    print("direct: the same fake model read straight, with the OpenAI SDK in 1 and 2 (as a"
-          " worker reads it), with the same lean SSE client as the pipeline's in 3.")
+    print("direct: the same fake model read straight, through the worker's provider adapter"
+          " in 1 and 2 (as a worker reads it), with the same lean SSE client as the"
+          " pipeline's in 3.")
     print("Processes: fake model, robots serve (1), robots worker (1; 2 in 3), robots project,"
           " clients (the bench process in 1, 2, 4; their own processes in 3), PostgreSQL and"
           " Redis all share the same 2 cores, unpinned.")
