@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from enum import StrEnum
 from typing import Any
@@ -64,8 +65,16 @@ class HandleTaken(Exception):
 
 
 class AccountStore:
-    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
+    """`trust_s`: how long `by_token` answers a token it has checked from memory. Every
+    API request checks its token; this spares most of them a query. A renamed account
+    shows its new name in other processes within this time."""
+
+    _MAX_TRUSTED = 10_000  # a bound, not a tuning knob: beyond it the memory starts afresh
+
+    def __init__(self, pool: AsyncConnectionPool[Any], *, trust_s: float = 0.0) -> None:
         self.pool = pool
+        self.trust_s = trust_s
+        self._trusted: dict[bytes, tuple[float, Account]] = {}  # only tokens that were valid
 
     async def create(self, handle: str, name: str | None, role: Role) -> tuple[Account, str]:
         """Create an account and its first API token. The token is returned only here."""
@@ -95,14 +104,25 @@ class AccountStore:
         )
 
     async def by_token(self, token: str) -> Account | None:
+        digest = hash_token(token)
+        trusted = self._trusted.get(digest)
+        if trusted is not None and trusted[0] > time.monotonic():
+            return trusted[1]
         async with self.pool.connection() as conn:
             cur = await conn.execute(
                 "SELECT a.id, a.handle, a.name, a.roles FROM api_tokens t"
                 " JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = %s",
-                [hash_token(token)],
+                [digest],
             )
             row = await cur.fetchone()
-        return _account(row) if row else None
+        if row is None:
+            return None
+        account = _account(row)
+        if self.trust_s > 0:
+            if len(self._trusted) >= self._MAX_TRUSTED:
+                self._trusted.clear()
+            self._trusted[digest] = (time.monotonic() + self.trust_s, account)
+        return account
 
     async def by_handle(self, handle: str) -> Account | None:
         async with self.pool.connection() as conn:
@@ -115,6 +135,7 @@ class AccountStore:
     async def rename(self, account_id: uuid.UUID, name: str) -> None:
         async with self.pool.connection() as conn:
             await conn.execute("UPDATE accounts SET name = %s WHERE id = %s", [name, account_id])
+        self._trusted = {d: t for d, t in self._trusted.items() if t[1].id != account_id}
 
 
 def _account(row: Any) -> Account:

@@ -35,7 +35,7 @@ class Services:
         self.hub = PubSubHub(redis)
         self.store = EventStore(pool, registry)
         self.handler = SessionHandler(self.store)
-        self.accounts = AccountStore(pool)
+        self.accounts = AccountStore(pool, trust_s=settings.token_trust_s)
         self.robots = RobotStore(pool)
         # Provider settings and model lists; API keys are encrypted with the server secret.
         self.provider_settings = ProviderSettingsStore(pool, KeyCipher(settings))

@@ -52,6 +52,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     turn_lease_s: float = 15.0
     # Attempts per turn before it fails for good (a worker lost mid-turn counts as one).
     turn_max_attempts: int = 3
+    # How long an API process answers a token it has checked from memory (0: every request
+    # queries the database). Bounds how long a renamed account shows its old name elsewhere.
+    token_trust_s: float = 5.0
     # `robots worker` is woken the moment a turn is queued; with no wake-up (one missed
     # while Redis reconnected) it looks at the queue this often anyway.
     worker_poll_s: float = 0.5
@@ -115,6 +118,7 @@ _ENV: dict[str, str] = {
     "model_max_retries": "MODEL_MAX_RETRIES",
     "turn_lease_s": "TURN_LEASE_S",
     "turn_max_attempts": "TURN_MAX_ATTEMPTS",
+    "token_trust_s": "TOKEN_TRUST_S",
     "worker_poll_s": "WORKER_POLL_S",
     "arq_poll_delay_s": "ARQ_POLL_DELAY_S",
     "stream_buffer_ttl_s": "STREAM_BUFFER_TTL_S",

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 import pytest
 from litestar.testing import AsyncTestClient
 
+from app.accounts import AccountStore, Role, hash_token
 from app.api.auth import SESSION_COOKIE
+from app.bootstrap import Services
 from tests.api.conftest import bearer
 
 Client = AsyncTestClient  # type: ignore[type-arg]
@@ -81,3 +84,22 @@ async def test_a_token_never_appears_in_a_response_or_a_log_line(
         assert admin_token not in str(response.headers)
     assert caplog.records, "expected the requests to log something"
     assert all(admin_token not in record.getMessage() for record in caplog.records)
+
+
+async def test_a_checked_token_is_trusted_for_a_while_and_only_if_it_was_valid(
+    app_services: Services,
+) -> None:
+    account, token = await app_services.accounts.create(
+        f"trusted-{uuid.uuid4().hex[:8]}", None, Role.MEMBER)
+    trusting = AccountStore(app_services.pool, trust_s=60)
+    checking = AccountStore(app_services.pool, trust_s=0)
+    assert await trusting.by_token("rbt_not-a-real-token") is None
+    assert (await trusting.by_token(token)) == account
+    async with app_services.pool.connection() as conn:
+        await conn.execute("DELETE FROM api_tokens WHERE token_hash = %s", [hash_token(token)])
+    # The database no longer knows the token: only the store that checked it before (and
+    # trusts for 60 s) still answers from memory; a store that trusts nothing refuses it.
+    assert (await trusting.by_token(token)) == account
+    assert await checking.by_token(token) is None
+    await trusting.rename(account.id, "Renamed")  # a change here forgets what it trusted
+    assert await trusting.by_token(token) is None
