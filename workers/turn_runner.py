@@ -66,8 +66,11 @@ class TurnRun:
             lapsed_attempt=turn.attempt if turn.status == "running"
             and not await lease_alive(self.deps.services.pool, self.turn_id) else None,
             max_attempts=self.deps.settings.turn_max_attempts)
-        # The model is asked while the claim commits; nothing is published until it has.
-        call = self._call_model(state, turn, robot, ref)
+        # When the loaded state says the claim will win, the model is asked while it
+        # commits; nothing is published until it has. Otherwise (a turn waiting its turn,
+        # running elsewhere, cancelled) no model call is paid for.
+        will_start = any(isinstance(e, TurnStarted) for e in decisions.start_turn(state, claim))
+        call = self._call_model(state, turn, robot, ref) if will_start else None
         try:
             _, claimed = await self.deps.handler.execute(
                 self.session_id, no_result(lambda s: decisions.start_turn(s, claim)),
@@ -83,6 +86,9 @@ class TurnRun:
             if isinstance(call, ModelStream):
                 await call.cancel()
             return await self.end_without_running(claimed)
+        if call is None:  # the session moved on while claiming: this turn's time came
+            call = self._call_model(claimed.state, claimed.state.turn(self.turn_id) or turn,
+                                    robot, ref)
         return await self._run_attempt(claimed.state, started, robot, call)
 
     async def _load(self, robot_hint: str | None) -> tuple[SessionState, Robot | None]:

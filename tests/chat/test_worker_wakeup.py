@@ -85,3 +85,32 @@ async def test_two_claims_of_one_turn_at_once_give_one_answer(workerless_stack: 
     parts = [msgspec.json.decode(fields[b"p"]) for _, fields in entries]
     assert [p["type"] for p in parts].count("start") == 1
     assert "".join(p["delta"] for p in parts if p["type"] == "text-delta") == "only once, please"
+
+
+async def test_a_turn_running_elsewhere_costs_no_second_model_call(
+    workerless_stack: Stack,
+) -> None:
+    stack = workerless_stack
+    assert stack.services is not None
+    robot = await robot_with_script(stack, Script(text="slow " * 30, tokens_per_second=20))
+    session = new_id("s")
+    async with stack.client() as client:
+        accepted = (await client.post("/robots/sessions", json=chat_body(
+            session, new_id("m"), "go", robotId=robot))).json()
+    turn_id = accepted["turnId"]
+    owner, latecomer = [await WorkerDeps.start(stack.settings) for _ in range(2)]
+    try:
+        running = asyncio.create_task(TurnRun(owner, session, turn_id).run(robot_hint=robot))
+        while (await event_types(stack, session)).count("TurnStarted") == 0:
+            await asyncio.sleep(0.02)
+        calls = stack.model.app.request_count
+        # A second delivery of the job while the owner's lease is alive: it must neither
+        # take the turn over nor ask the model.
+        assert await TurnRun(latecomer, session, turn_id).run(robot_hint=robot) == (
+            "not mine to run now")
+        assert stack.model.app.request_count == calls
+        assert await running == "completed"
+    finally:
+        await owner.close()
+        await latecomer.close()
+    assert (await event_types(stack, session)).count("TurnStarted") == 1
