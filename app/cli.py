@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from app import commands
 from app.accounts import Role
@@ -34,6 +35,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _run_long(main: Coroutine[Any, Any, None]) -> None:
+    """Run a long-lived process on uvloop when it is installed (uvicorn[standard] brings
+    it, and `robots serve` already runs on it): a cheaper event loop is a shorter way from
+    a queued turn to its first token."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     settings = load_settings()
@@ -44,13 +58,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         match args.command:
             case "dev":
-                asyncio.run(commands.dev(settings))
+                _run_long(commands.dev(settings))
             case "serve":
                 commands.serve(settings, workers=args.workers)
             case "worker":
-                asyncio.run(commands.worker(settings))
+                _run_long(commands.worker(settings))
             case "project":
-                asyncio.run(commands.project(settings))
+                _run_long(commands.project(settings))
             case "migrate":
                 asyncio.run(commands.migrate(settings))
             case "rebuild":
