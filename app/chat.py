@@ -113,9 +113,11 @@ def _title(parts: list[Part]) -> str | None:
     return (text[:77] + "...") if len(text) > 80 else (text or None)
 
 
-def stream_turn(services: Services, session_id: str, turn_id: str,
-                after: int = 0) -> AsyncIterator[bytes]:
-    """SSE frames of a turn from sequence `after` to `[DONE]`, live or replayed."""
+def stream_turn(services: Services, session_id: str, turn_id: str, after: int = 0, *,
+                just_posted: bool = False) -> AsyncIterator[bytes]:
+    """SSE frames of a turn from sequence `after` to `[DONE]`, live or replayed.
+    `just_posted`: this request posted the turn, so its stream starts without a look in
+    the log (see TurnRelay.frames)."""
 
     async def fallback() -> list[dict[str, Any]] | None:
         state = await services.handler.load(session_id)
@@ -133,7 +135,7 @@ def stream_turn(services: Services, session_id: str, turn_id: str,
 
     relay = TurnRelay(services.redis, services.hub, services.settings.redis_prefix, turn_id,
                       fallback=fallback, wait_projected=wait_projected)
-    return _counted(relay.frames(after))
+    return _counted(relay.frames(after, log_first=not just_posted))
 
 
 async def _counted(frames: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

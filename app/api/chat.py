@@ -127,7 +127,8 @@ class ChatController(Controller):
         """
         services: Services = state.services
         turn = await post_chat(request, services, data)
-        return _stream(chat.stream_turn(services, turn.session_id, turn.turn_id))
+        return _stream(chat.stream_turn(services, turn.session_id, turn.turn_id,
+                                        just_posted=turn.is_new))
 
     @get(["/robots/sessions/{session_id:str}/stream",
           "/robots/chat/sse/{session_id:str}/stream"])

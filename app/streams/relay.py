@@ -42,30 +42,37 @@ class TurnRelay:
         self.last = 0
         self.finished = False
 
-    async def frames(self, after: int = 0) -> AsyncIterator[bytes]:
-        """SSE frames for every part after sequence `after`, ending with `[DONE]`."""
+    async def frames(self, after: int = 0, *,
+                     log_first: bool = True) -> AsyncIterator[bytes]:
+        """SSE frames for every part after sequence `after`, ending with `[DONE]`.
+
+        A turn without a buffer may have finished long ago (the buffer expired): then it is
+        rebuilt from the log. `log_first=False` skips that look at the start, for a turn
+        this very request posted (it cannot have expired); it is still taken if the buffer
+        has not appeared after `recheck_s` of silence (Redis lost it).
+        """
         self.last = after
         async with self.hub.subscribe(self.channel) as queue:
             async for out in self._from_buffer():
                 yield out
-            if self.finished:
-                return
-            if self.last == after and not await self.redis.exists(self.buffer):
-                async for out in self._from_log(after):
+            if log_first and not self.finished:
+                async for out in self._from_log_if_no_buffer(after):
                     yield out
-                if self.finished:
-                    return
             quiet_since = time.monotonic()
             while not self.finished:
                 try:
                     message = await asyncio.wait_for(queue.get(), self.recheck_s)
                 except TimeoutError:
                     # A missed message, or a worker that died and was replaced: the buffer
-                    # is the durable record, so look there.
+                    # is the durable record, so look there (and in the log if it is gone).
                     emitted = False
                     async for out in self._from_buffer():
                         emitted = True
                         yield out
+                    if not emitted and not self.finished:
+                        async for out in self._from_log_if_no_buffer(after):
+                            emitted = True
+                            yield out
                     if emitted:
                         quiet_since = time.monotonic()
                     elif time.monotonic() - quiet_since >= self.keepalive_s:
@@ -84,6 +91,13 @@ class TurnRelay:
                 async for out in self._emit(seq, payload):
                     yield out
                 quiet_since = time.monotonic()
+
+    async def _from_log_if_no_buffer(self, after: int) -> AsyncIterator[bytes]:
+        """The finished turn from the log, when nothing was relayed yet and no buffer is
+        left to relay from."""
+        if self.last == after and not await self.redis.exists(self.buffer):
+            async for out in self._from_log(after):
+                yield out
 
     async def _from_buffer(self) -> AsyncIterator[bytes]:
         while not self.finished:

@@ -1,0 +1,92 @@
+"""The relay on real Redis: where a turn's parts come from when its buffer is missing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+
+from app.streams.hub import PubSubHub
+from app.streams.publisher import TurnPublisher, publish_terminal
+from app.streams.relay import TurnRelay
+from tests.services import FoundServices
+
+FROM_LOG = [{"type": "start"}, {"type": "text-start", "id": "t"},
+            {"type": "text-delta", "id": "t", "delta": "from the log"},
+            {"type": "text-end", "id": "t"}, {"type": "finish"}]
+
+
+@pytest.fixture
+async def redis_hub(services: FoundServices) -> AsyncIterator[tuple[aioredis.Redis, PubSubHub]]:
+    redis = aioredis.Redis.from_url(services.redis_url)
+    hub = PubSubHub(redis)
+    yield redis, hub
+    await hub.close()
+    await redis.aclose()
+
+
+def relay(redis: aioredis.Redis, hub: PubSubHub, turn_id: str, prefix: str,
+          finished_in_log: bool, looked: list[int]) -> TurnRelay:
+    async def fallback() -> list[dict[str, Any]] | None:
+        looked.append(1)
+        return FROM_LOG if finished_in_log else None
+
+    async def projected(_: dict[str, Any]) -> None:
+        return None
+
+    return TurnRelay(redis, hub, prefix, turn_id, fallback=fallback, wait_projected=projected,
+                     recheck_s=0.1)
+
+
+async def frames(relay: TurnRelay, **options: Any) -> list[bytes]:
+    return await asyncio.wait_for(_all(relay.frames(0, **options)), timeout=10)
+
+
+async def _all(stream: AsyncIterator[bytes]) -> list[bytes]:
+    return [f async for f in stream]
+
+
+async def test_a_finished_turn_without_a_buffer_is_rebuilt_from_the_log_at_once(
+    redis_hub: tuple[aioredis.Redis, PubSubHub], services: FoundServices,
+) -> None:
+    looked: list[int] = []
+    got = await frames(relay(*redis_hub, f"t-{uuid.uuid4().hex}", services.redis_prefix,
+                             finished_in_log=True, looked=looked))
+    assert b"from the log" in b"".join(got) and got[-1].endswith(b"data: [DONE]\n\n")
+    assert looked == [1]
+
+
+async def test_a_just_posted_turn_skips_the_log_and_streams_what_is_published(
+    redis_hub: tuple[aioredis.Redis, PubSubHub], services: FoundServices,
+) -> None:
+    redis, hub = redis_hub
+    turn_id = f"t-{uuid.uuid4().hex}"
+    looked: list[int] = []
+    reading = asyncio.create_task(frames(
+        relay(redis, hub, turn_id, services.redis_prefix, finished_in_log=False,
+              looked=looked), log_first=False))
+    await asyncio.sleep(0.05)  # the relay is waiting on an empty channel
+    publisher = TurnPublisher(redis, services.redis_prefix, turn_id, ttl_s=60)
+    await publisher.publish({"type": "start"}, {"type": "text-delta", "id": "t", "delta": "live"})
+    await publish_terminal(publisher, [{"type": "finish"}], None)
+    got = await reading
+    assert [f.split(b"\n")[0] for f in got] == [
+        f"id: {turn_id}:{n}".encode() for n in range(1, 5)]
+    assert b'"live"' in got[1] and got[-1].endswith(b"data: [DONE]\n\n")
+    assert looked == []  # the buffer was there before the first recheck
+
+
+async def test_a_just_posted_turn_whose_buffer_never_appears_ends_from_the_log(
+    redis_hub: tuple[aioredis.Redis, PubSubHub], services: FoundServices,
+) -> None:
+    # Redis lost the buffer (flushed, failed over) while the turn finished: the first
+    # recheck finds no buffer and takes the log's account of the turn.
+    looked: list[int] = []
+    got = await frames(relay(*redis_hub, f"t-{uuid.uuid4().hex}", services.redis_prefix,
+                             finished_in_log=True, looked=looked), log_first=False)
+    assert b"from the log" in b"".join(got) and got[-1].endswith(b"data: [DONE]\n\n")
+    assert looked == [1]
