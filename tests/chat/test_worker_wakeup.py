@@ -101,7 +101,8 @@ async def test_a_turn_running_elsewhere_costs_no_second_model_call(
     owner, latecomer = [await WorkerDeps.start(stack.settings) for _ in range(2)]
     try:
         running = asyncio.create_task(TurnRun(owner, session, turn_id).run(robot_hint=robot))
-        while (await event_types(stack, session)).count("TurnStarted") == 0:
+        # The log is polled: there is no event to wait on.
+        while (await event_types(stack, session)).count("TurnStarted") == 0:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
         calls = stack.model.app.request_count
         # A second delivery of the job while the owner's lease is alive: it must neither
