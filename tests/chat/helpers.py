@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from app.domain.events import session_stream
+from tests.chat.sse import chat_body
 from tests.chat.stack import Stack
 from workers.local_model import Script
 
@@ -60,6 +61,15 @@ async def messages(stack: Stack, session_id: str) -> list[tuple[str, str, Any]]:
             "SELECT id, role, parts FROM messages WHERE session_id = %s ORDER BY position",
             [session_id])
         return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
+
+
+async def start_unwatched(stack: Stack, robot: str, text: str = "go") -> tuple[str, str]:
+    """A new session's turn started through `POST /robots/sessions`: (session, turn id)."""
+    session = new_id("s")
+    async with stack.client() as client:
+        accepted = (await client.post("/robots/sessions", json=chat_body(
+            session, new_id("m"), text, robotId=robot))).json()
+    return session, accepted["turnId"]
 
 
 def new_id(prefix: str) -> str:

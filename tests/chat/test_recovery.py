@@ -14,8 +14,14 @@ import pytest
 
 from app.settings import Settings
 from app.streams.keys import arq_queue, buffer_key
-from tests.chat.helpers import event_types, new_id, robot_with_script, turn_row, wait_turn
-from tests.chat.sse import chat_body, read_all, text_of
+from tests.chat.helpers import (
+    event_types,
+    robot_with_script,
+    start_unwatched,
+    turn_row,
+    wait_turn,
+)
+from tests.chat.sse import read_all, text_of
 from tests.chat.stack import Stack, running_stack, worker_environment
 from tests.services import FoundServices
 from workers.local_model import Script
@@ -50,11 +56,7 @@ async def test_a_worker_killed_mid_turn_is_retried_and_ends_with_one_answer(
         sys.executable, "-m", "app.cli", "worker", env=worker_environment(stack.settings),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        session = new_id("s")
-        async with stack.client() as client:
-            accepted = (await client.post("/robots/sessions", json=chat_body(
-                session, new_id("m"), "go", robotId=robot))).json()
-        turn_id = accepted["turnId"]
+        session, turn_id = await start_unwatched(stack, robot)
 
         async def midway() -> bool:
             assert stack.services is not None
@@ -90,11 +92,7 @@ async def test_a_job_lost_by_redis_is_found_by_the_sweeper(bare_stack: Stack) ->
     stack = bare_stack
     assert stack.services is not None
     robot = await robot_with_script(stack, Script(text="recovered"))
-    session = new_id("s")
-    async with stack.client() as client:
-        accepted = (await client.post("/robots/sessions", json=chat_body(
-            session, new_id("m"), "go", robotId=robot))).json()
-    turn_id = accepted["turnId"]
+    session, turn_id = await start_unwatched(stack, robot)
     redis = stack.services.redis
     queue = arq_queue(stack.settings.redis_prefix)
     assert await redis.zrem(queue, turn_id) == 1

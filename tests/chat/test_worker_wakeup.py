@@ -12,7 +12,13 @@ import pytest
 
 from app.settings import Settings
 from app.streams.keys import buffer_key
-from tests.chat.helpers import event_types, new_id, robot_with_script, wait_turn
+from tests.chat.helpers import (
+    event_types,
+    new_id,
+    robot_with_script,
+    start_unwatched,
+    wait_turn,
+)
 from tests.chat.sse import chat_body, read_all, text_of
 from tests.chat.stack import Stack, running_stack
 from tests.services import FoundServices
@@ -61,11 +67,7 @@ async def test_two_claims_of_one_turn_at_once_give_one_answer(workerless_stack: 
     stack = workerless_stack
     assert stack.services is not None
     robot = await robot_with_script(stack, Script(text="only once, please"))
-    session = new_id("s")
-    async with stack.client() as client:
-        accepted = (await client.post("/robots/sessions", json=chat_body(
-            session, new_id("m"), "go", robotId=robot))).json()
-    turn_id = accepted["turnId"]
+    session, turn_id = await start_unwatched(stack, robot)
     deps = [await WorkerDeps.start(stack.settings) for _ in range(2)]
     try:
         # Both load the requested turn, ask the model and try to claim: one claim wins,
@@ -93,11 +95,7 @@ async def test_a_turn_running_elsewhere_costs_no_second_model_call(
     stack = workerless_stack
     assert stack.services is not None
     robot = await robot_with_script(stack, Script(text="slow " * 30, tokens_per_second=20))
-    session = new_id("s")
-    async with stack.client() as client:
-        accepted = (await client.post("/robots/sessions", json=chat_body(
-            session, new_id("m"), "go", robotId=robot))).json()
-    turn_id = accepted["turnId"]
+    session, turn_id = await start_unwatched(stack, robot)
     owner, latecomer = [await WorkerDeps.start(stack.settings) for _ in range(2)]
     try:
         running = asyncio.create_task(TurnRun(owner, session, turn_id).run(robot_hint=robot))
