@@ -1,5 +1,6 @@
-"""A worker is woken the moment a turn is queued, and a turn claimed twice at once (the
-model already asked by both) still gets one answer."""
+"""A worker is woken the moment a turn is queued (and still polls for jobs queued without
+a wake-up), and a turn claimed twice at once (the model already asked by both) still gets
+one answer."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from app.settings import Settings
 from app.streams.keys import buffer_key
+from app.turn_queue import RUN_TURN
 from tests.chat.helpers import (
     event_types,
     new_id,
@@ -113,3 +115,26 @@ async def test_a_turn_running_elsewhere_costs_no_second_model_call(
         await owner.close()
         await latecomer.close()
     assert (await event_types(stack, session)).count("TurnStarted") == 1
+
+
+async def test_a_job_queued_without_a_wake_up_is_found_by_the_next_poll(
+    workerless_stack: Stack,
+) -> None:
+    stack = workerless_stack
+    assert stack.services is not None
+    robot = await robot_with_script(stack, Script(text="found by polling"))
+    session, turn_id = await start_unwatched(stack, robot)
+    arq = stack.services.arq
+    # Take the job back out, start an idle worker, then queue the job the way a plain arq
+    # client does: no wake-up is published, so only the worker's own poll can find it.
+    assert await arq.zrem(arq.default_queue_name, turn_id) == 1
+    assert await arq.delete(f"arq:job:{turn_id}") == 1
+    worker = stack.start_worker()
+    try:
+        await asyncio.sleep(0.3)  # past its first poll: now it waits up to WORKER_POLL_S
+        assert await arq.enqueue_job(RUN_TURN, session, turn_id, _job_id=turn_id)
+        # Well before the sweeper would requeue it (SWEEP_GRACE_S, 5 s by default).
+        row = await wait_turn(stack, turn_id, timeout=4)
+        assert row["status"] == "completed"
+    finally:
+        await stack.stop_worker(worker)
