@@ -28,7 +28,9 @@ class WorkerDeps:
         services = await Services.start(settings)
         cancels = CancelWatcher(services.hub, settings.redis_prefix)
         await cancels.start()
-        return cls(services, models or ModelRouter(settings, services.provider_settings), cancels)
+        models = models or ModelRouter(settings, services.provider_settings)
+        await models.warm()
+        return cls(services, models, cancels)
 
     async def close(self) -> None:
         await self.cancels.stop()

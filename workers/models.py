@@ -76,6 +76,20 @@ class ModelRouter:
             self._adapters[name] = current
         return current[1]
 
+    async def warm(self) -> None:
+        """Build each usable provider's SDK client now, before the first turn: the first
+        build imports most of the SDK and sets up TLS (~0.1 s, blocking), which would stall
+        that turn and every other turn of the worker. Unusable ones are left for the turn
+        that needs one to report."""
+        for name in self._specs:
+            try:
+                adapter = await self.adapter(name)
+            except ModelError:
+                continue
+            warm = getattr(adapter, "warm", None)
+            if warm is not None:
+                await warm()
+
     async def aclose(self) -> None:
         for provider in [*(a for _, a in self._adapters.values()), *self._retired]:
             await provider.aclose()

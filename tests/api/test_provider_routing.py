@@ -17,6 +17,7 @@ from tests.api.providers_support import aimed_at, model_server_in_thread, tokens
 from workers.local_model import LocalModelServer, ReceivedRequest
 from workers.models import ModelRouter
 from workers.providers import Finished, ModelError, ModelProvider, ModelRequest, PromptMessage
+from workers.providers.openai_adapter import OpenAIAdapter
 
 Client = AsyncTestClient[Litestar]
 REQUEST = ModelRequest(model="echo", system="", messages=[PromptMessage("user", "hello")])
@@ -134,5 +135,22 @@ async def test_without_a_database_the_environment_decides(model_server: LocalMod
         assert last_call(model_server).headers["authorization"] == "Bearer tk-env-only"
         with pytest.raises(ModelError, match="'anthropic' has no API key"):
             await answer(router.provider(router.resolve("anthropic/echo")))
+    finally:
+        await router.aclose()
+
+
+async def test_warming_builds_usable_providers_before_any_turn(
+    model_server: LocalModelServer,
+) -> None:
+    settings = aimed_at(Settings(), model_server, openai_api_key="tk-env-only")
+    router = ModelRouter(settings)
+    calls = model_server.app.request_count
+    try:
+        await router.warm()  # anthropic has no key here: left alone, nothing raised
+        warmed = await router.adapter("openai")
+        assert isinstance(warmed, OpenAIAdapter) and warmed._client is not None
+        assert model_server.app.request_count == calls  # building asks the server nothing
+        await answer(router.provider(router.resolve("openai/echo")))
+        assert await router.adapter("openai") is warmed  # the warmed client serves turns
     finally:
         await router.aclose()

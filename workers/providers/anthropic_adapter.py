@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncGenerator
 
 import anthropic
@@ -60,6 +62,15 @@ class AnthropicAdapter:
             if error is None or error is exc:
                 raise
             raise error from None  # the SDK's error may quote the key; see retry.retrying
+
+    async def warm(self) -> None:
+        """Build the SDK client off the event loop (see OpenAIAdapter.warm)."""
+
+        def build() -> None:
+            with contextlib.suppress(anthropic.AnthropicError):
+                _ = self._sdk().messages
+
+        await asyncio.to_thread(build)
 
     async def aclose(self) -> None:
         if self._client is not None:

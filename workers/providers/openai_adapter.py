@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
@@ -51,6 +53,17 @@ class OpenAIAdapter:
             if error is None or error is exc:
                 raise
             raise error from None  # the SDK's error may quote the key; see retry.retrying
+
+    async def warm(self) -> None:
+        """Build the SDK client off the event loop (imports and TLS setup take ~0.1 s that
+        would otherwise stall every turn in the worker); a provider that cannot be built
+        yet says so when a turn uses it."""
+
+        def build() -> None:
+            with contextlib.suppress(ModelError):
+                _ = self._sdk().chat.completions.with_streaming_response
+
+        await asyncio.to_thread(build)
 
     async def aclose(self) -> None:
         if self._client is not None:
