@@ -9,6 +9,7 @@ import uuid
 from app.bootstrap import Services
 from app.settings import Settings
 from workers.cancels import CancelWatcher
+from workers.leases import LeaseKeeper
 from workers.models import ModelRouter
 
 
@@ -21,6 +22,7 @@ class WorkerDeps:
         self.arq = services.arq
         self.models = models
         self.cancels = cancels
+        self.leases = LeaseKeeper(services.pool, self.settings.turn_lease_s)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
     @classmethod
@@ -33,6 +35,7 @@ class WorkerDeps:
         return cls(services, models, cancels)
 
     async def close(self) -> None:
+        await self.leases.stop()
         await self.cancels.stop()
         await self.models.aclose()
         await self.services.close()

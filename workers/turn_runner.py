@@ -25,7 +25,7 @@ from app.robots import DEFAULT_ROBOT_ID, Robot
 from app.streams.publisher import TurnPublisher, publish_terminal
 from app.turn_queue import enqueue_turn
 from workers.deps import WorkerDeps
-from workers.leases import keep_renewing, lease_alive, release, take_lease
+from workers.leases import lease_alive, release, take_lease
 from workers.model_stream import ModelStream
 from workers.prompt import PromptError, build_request
 from workers.providers import ModelError
@@ -136,8 +136,7 @@ class TurnRun:
                            call: ModelStream | str) -> str:
         attempt = started.attempt
         cancel = self.deps.cancels.watch(self.turn_id)
-        renew = asyncio.create_task(keep_renewing(
-            self.deps.services.pool, self.turn_id, attempt, self.deps.settings.turn_lease_s))
+        self.deps.leases.hold(self.turn_id, attempt)
         encoder = UIStreamEncoder(reply_id(self.turn_id), f"{self.turn_id}-a{attempt}")
         try:
             # A first attempt follows nothing: only a retry continues an earlier numbering.
@@ -151,10 +150,8 @@ class TurnRun:
             finished = await self._record(encoder, attempt, outcome, error, robot, started,
                                           timing)
         finally:
-            renew.cancel()
+            self.deps.leases.drop(self.turn_id, attempt)
             self.deps.cancels.forget(self.turn_id)
-            with contextlib.suppress(asyncio.CancelledError):
-                await renew
         if finished is None:
             return "stale attempt: another worker took over"
         TURNS_FINISHED.labels(outcome).inc()
