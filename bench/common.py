@@ -1,4 +1,5 @@
-"""What every benchmark needs: a PostgreSQL server, a scratch database, and small statistics.
+"""What every benchmark needs: a PostgreSQL server, a scratch database, the environment and
+command of a `robots` child process, and small statistics.
 
 A benchmark never touches an existing database: it creates `robots_bench_<hex>`, migrates
 it, and drops it at the end, even when the run fails or is interrupted.
@@ -9,6 +10,8 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import socket
+import sys
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -18,8 +21,10 @@ from pathlib import Path
 import psycopg
 
 from app.migrate import migrate_url
+from app.settings import environment_variables
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 
 
 def default_admin_url() -> str:
@@ -76,6 +81,35 @@ async def scratch_database(admin_url: str, prefix: str = "robots_bench") -> Asyn
         # FORCE: a benchmark that died mid-run may leave connections (or child processes) open.
         async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as admin:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def robots_command(*args: str) -> list[str]:
+    """`robots ARGS`: the venv's console script, else the module it points at."""
+    script = Path(sys.executable).parent / "robots"
+    if script.exists():
+        return [str(script), *args]
+    return [sys.executable, "-m", "app.cli", *args]
+
+
+def env_without_robots_settings() -> dict[str, str]:
+    """Our environment minus every robots setting: a child reads only what it is given."""
+    ours = set(environment_variables().values())
+    return {k: v for k, v in os.environ.items() if k not in ours}
+
+
+def robots_env(url: str, redis_url: str, prefix: str, folder: Path,
+               **extra: str) -> dict[str, str]:
+    """Our environment with every robots setting replaced by the benchmark's."""
+    return {**env_without_robots_settings(), "DATABASE_URL": url, "REDIS_URL": redis_url,
+            "REDIS_PREFIX": prefix, "ROBOTS_DATA_DIR": str(folder / "data"),
+            "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1", **extra}
 
 
 def percentile(values: Sequence[float], q: float) -> float:

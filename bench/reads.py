@@ -37,10 +37,12 @@ from psycopg_pool import AsyncConnectionPool
 from app.accounts import AccountStore, Role
 from app.migrate import migrate_url
 from bench.common import (
+    LOCAL_REDIS,
     CpuSample,
     admin_postgres,
     database_url,
     format_table,
+    robots_env,
     server_summary,
 )
 from bench.reads_measure import (
@@ -52,7 +54,6 @@ from bench.reads_measure import (
     explain,
     listing_case,
     quiet_machine,
-    robots_env,
     server,
     time_http,
     time_in_process,
@@ -71,7 +72,6 @@ from bench.reads_seed import (
 )
 
 TARGET_P99_MS = 15.0
-LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 WARMUP_ROUNDS = 30
 
 

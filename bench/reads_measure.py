@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -31,8 +28,7 @@ from psycopg.abc import Params
 from psycopg_pool import AsyncConnectionPool
 
 from app.api.session_view import from_read_model
-from app.settings import environment_variables
-from bench.common import CpuSample, percentile
+from bench.common import CpuSample, free_port, percentile, robots_command
 from projections.messages import page_messages
 from projections.session_listing import ListQuery, list_sessions
 from projections.sessions import get_session
@@ -86,29 +82,6 @@ class Figures(NamedTuple):
 
 
 # ---- the server -------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def robots_env(url: str, redis_url: str, prefix: str, folder: Path,
-               **extra: str) -> dict[str, str]:
-    """Our environment with every robots setting replaced by the benchmark's."""
-    ours = set(environment_variables().values())
-    env = {k: v for k, v in os.environ.items() if k not in ours}
-    env.update({"DATABASE_URL": url, "REDIS_URL": redis_url, "REDIS_PREFIX": prefix,
-                "ROBOTS_DATA_DIR": str(folder / "data"), "LOG_LEVEL": "WARNING",
-                "PYTHONUNBUFFERED": "1", **extra})
-    return env
-
-
-def robots_command(*args: str) -> list[str]:
-    script = Path(sys.executable).parent / "robots"
-    return [str(script), *args] if script.exists() else [sys.executable, "-m", "app.cli", *args]
 
 
 @contextlib.contextmanager

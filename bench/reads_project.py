@@ -12,7 +12,8 @@ from typing import Any, NamedTuple
 
 import psycopg
 
-from bench.reads_measure import process, robots_command
+from bench.common import robots_command
+from bench.reads_measure import process
 from bench.reads_seed import Progress
 from projections import all_projections
 

@@ -40,7 +40,7 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from bench.common import admin_postgres, server_summary
+from bench.common import admin_postgres, free_port, server_summary
 from bench.turns_measure import (
     CpuMeter,
     MachineShare,
@@ -56,7 +56,6 @@ from bench.turns_sse import Connection, chat_body, text_delta
 from bench.turns_stack import (
     Bench,
     ModelServer,
-    free_port,
     redis_server,
     running_stack,
     scratch_bench,

@@ -27,26 +27,14 @@ import psutil
 import psycopg
 import redis.asyncio as aioredis
 
-from app.settings import environment_variables
-from bench.common import database_url
-
-LOCAL_REDIS = "redis://127.0.0.1:6379/0"
-VENV_BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def robots_command(*args: str) -> list[str]:
-    """`robots ARGS`: the venv's console script, else the module it points at."""
-    script = VENV_BIN / "robots"
-    if script.exists():
-        return [str(script), *args]
-    return [sys.executable, "-m", "app.cli", *args]
+from bench.common import (
+    LOCAL_REDIS,
+    database_url,
+    env_without_robots_settings,
+    free_port,
+    robots_command,
+    robots_env,
+)
 
 
 class StackError(RuntimeError):
@@ -97,16 +85,8 @@ class Bench:
         """The environment of a robots process: ours, with every robots setting replaced.
         Each stack gets a prefix of its own (`part`): no job or buffer of one part leaks
         into the next."""
-        ours = set(environment_variables().values())
-        env = {k: v for k, v in os.environ.items() if k not in ours}
-        env.update({
-            "DATABASE_URL": self.db_url, "REDIS_URL": self.redis_url,
-            "REDIS_PREFIX": f"{self.prefix}-{self.part}",
-            "ROBOTS_DATA_DIR": str(self.folder / "data"),
-            "LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1",
-        })
-        env.update(extra)
-        return env
+        return robots_env(self.db_url, self.redis_url, f"{self.prefix}-{self.part}",
+                          self.folder, **extra)
 
     def spawn(self, name: str, argv: Sequence[str], env: dict[str, str]) -> Proc:
         log = self.folder / f"{name}-{len(self.procs)}.log"
@@ -246,8 +226,7 @@ async def start_model(bench: Bench, port: int, *, tokens: int, tokens_per_second
     module = "bench.turns_stamp" if stamped else "workers.local_model"
     argv = [sys.executable, "-m", module, "--port", str(port), "--tokens", str(tokens),
             "--tokens-per-second", str(tokens_per_second), "--ttft", "0"]
-    env = {k: v for k, v in os.environ.items() if k not in environment_variables().values()}
-    proc = bench.spawn("model", argv, env)
+    proc = bench.spawn("model", argv, env_without_robots_settings())
     server = ModelServer(port, proc, tokens, tokens_per_second)
     await _wait_http(proc, f"{server.openai_base_url}/models")
     return server
