@@ -71,20 +71,18 @@ class TurnRun:
         # running elsewhere, cancelled) no model call is paid for.
         will_start = any(isinstance(e, TurnStarted) for e in decisions.start_turn(state, claim))
         call = self._call_model(state, turn, robot, ref) if will_start else None
+        started = None
         try:
             _, claimed = await self.deps.handler.execute(
                 self.session_id, no_result(lambda s: decisions.start_turn(s, claim)),
                 metadata=self.meta, loaded=state,
                 alongside=take_lease(self.session_id, self.deps.worker_id,
                                      self.deps.settings.turn_lease_s))
-        except BaseException:
-            if isinstance(call, ModelStream):
+            started = next((e for e in claimed.events if isinstance(e, TurnStarted)), None)
+        finally:
+            if started is None and isinstance(call, ModelStream):  # the claim lost or failed
                 await call.cancel()
-            raise
-        started = next((e for e in claimed.events if isinstance(e, TurnStarted)), None)
         if started is None:
-            if isinstance(call, ModelStream):
-                await call.cancel()
             return await self.end_without_running(claimed)
         if call is None:  # the session moved on while claiming: this turn's time came
             call = self._call_model(claimed.state, claimed.state.turn(self.turn_id) or turn,
