@@ -8,10 +8,22 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import psycopg
 
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def postgres_answers(url: str) -> bool:
+    """Whether a PostgreSQL server answers at `url` within 3 s (test runs and benchmarks
+    start an embedded one when the local default does not)."""
+    try:
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except psycopg.Error:
+        return False
 
 
 def free_port() -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg
 
-from app.embedded import EmbeddedPostgres, EmbeddedRedis
+from app.embedded import EmbeddedPostgres, EmbeddedRedis, postgres_answers
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
@@ -25,15 +25,6 @@ def _reachable(host: str, port: int) -> bool:
         with socket.create_connection((host, port), timeout=1):
             return True
     except OSError:
-        return False
-
-
-def _postgres_answers(url: str) -> bool:
-    try:
-        with psycopg.connect(url, connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-        return True
-    except psycopg.Error:
         return False
 
 
@@ -52,7 +43,7 @@ class FoundServices:
     def _postgres(self, force_embedded: bool) -> str:
         if url := os.environ.get("TEST_DATABASE_URL"):
             return url
-        if not force_embedded and _postgres_answers(LOCAL_POSTGRES):
+        if not force_embedded and postgres_answers(LOCAL_POSTGRES):
             return LOCAL_POSTGRES
         server = EmbeddedPostgres(self._tmp / "pg")
         self._stoppers.append(server)
