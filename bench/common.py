@@ -68,19 +68,32 @@ def database_url(admin_url: str, name: str) -> str:
 
 
 @asynccontextmanager
-async def scratch_database(admin_url: str, prefix: str = "robots_bench") -> AsyncIterator[str]:
-    """A freshly created and migrated database, dropped on exit whatever happened."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as admin:
-        await admin.execute(f'CREATE DATABASE "{name}"'.encode())
+async def scratch_database(admin_url: str, prefix: str = "robots_bench",
+                           keep: bool = False) -> AsyncIterator[str]:
+    """A freshly created and migrated database, dropped on exit whatever happened,
+    unless `keep`."""
+    name = await create_database(admin_url, prefix)
     try:
         url = database_url(admin_url, name)
         await migrate_url(url)
         yield url
     finally:
-        # FORCE: a benchmark that died mid-run may leave connections (or child processes) open.
-        async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as admin:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+        if not keep:
+            await drop_database(admin_url, name)
+
+
+async def create_database(admin_url: str, prefix: str) -> str:
+    """A new empty database named `<prefix>_<10 hex digits>`; its name."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as admin:
+        await admin.execute(f'CREATE DATABASE "{name}"'.encode())
+    return name
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    # FORCE: a benchmark that died mid-run may leave connections (or child processes) open.
+    async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as admin:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
 def free_port() -> int:

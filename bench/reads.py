@@ -30,7 +30,6 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import psycopg
 import redis.asyncio as aioredis
 from psycopg_pool import AsyncConnectionPool
 
@@ -40,9 +39,9 @@ from bench.common import (
     LOCAL_REDIS,
     CpuSample,
     admin_postgres,
-    database_url,
     format_table,
     robots_env,
+    scratch_database,
     server_summary,
 )
 from bench.reads_measure import (
@@ -89,20 +88,12 @@ def say(message: str) -> None:
 @contextlib.asynccontextmanager
 async def database(admin_url: str, keep: bool) -> AsyncIterator[str]:
     """A new migrated database, dropped on exit unless `keep`."""
-    name = f"robots_bench_reads_{uuid.uuid4().hex[:10]}"
-    async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as admin:
-        await admin.execute(f'CREATE DATABASE "{name}"'.encode())
-    url = database_url(admin_url, name)
-    try:
-        await migrate_url(url)
-        yield url
-    finally:
-        if keep:
-            say(f"kept the database; rerun with --database-url '{url}'")
-        else:
-            async with await psycopg.AsyncConnection.connect(admin_url,
-                                                             autocommit=True) as admin:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+    async with scratch_database(admin_url, "robots_bench_reads", keep=keep) as url:
+        try:
+            yield url
+        finally:
+            if keep:
+                say(f"kept the database; rerun with --database-url '{url}'")
 
 
 async def prepare(url: str, p: Plan, env: dict[str, str], folder: Path,

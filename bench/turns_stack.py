@@ -29,7 +29,9 @@ import redis.asyncio as aioredis
 
 from bench.common import (
     LOCAL_REDIS,
+    create_database,
     database_url,
+    drop_database,
     env_without_robots_settings,
     free_port,
     robots_command,
@@ -156,12 +158,10 @@ async def scratch_bench(admin_url: str, redis_url: str) -> AsyncIterator[Bench]:
     """A new database migrated by `robots migrate`, an admin token from `robots accounts
     create`; on exit every process is stopped, the database dropped, the run's Redis keys
     (its prefix, and arq's job keys of its turns) deleted."""
-    name = f"robots_bench_{uuid.uuid4().hex[:10]}"
+    name = await create_database(admin_url, "robots_bench")
     bench = Bench(admin_url=admin_url, redis_url=redis_url, db_name=name,
                   prefix=f"robots-bench-{uuid.uuid4().hex[:8]}",
                   folder=Path(tempfile.mkdtemp(prefix="robots-bench-turns-")))
-    async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as admin:
-        await admin.execute(f'CREATE DATABASE "{name}"'.encode())
     try:
         bench.run("robots migrate", robots_command("migrate"), bench.env())
         out = bench.run("robots accounts create",
@@ -173,8 +173,7 @@ async def scratch_bench(admin_url: str, redis_url: str) -> AsyncIterator[Bench]:
     finally:
         stop(list(bench.procs), bench)
         turns = await _turn_ids(bench.db_url)
-        async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as admin:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+        await drop_database(admin_url, name)
         await _delete_keys(redis_url, bench.prefix, turns)
 
 
