@@ -368,7 +368,7 @@ class MachineShare:
             with contextlib.suppress(Exception):
                 for pid in await self.backends():
                     cpu = CpuMeter.cpu(pid)
-                    self.first.setdefault(pid, cpu if not self._task else 0.0)
+                    self.first.setdefault(pid, 0.0)  # born after start(): all its CPU
                     self.last[pid] = cpu
             await asyncio.sleep(0.5)
 

@@ -213,7 +213,6 @@ class ModelServer:
     port: int
     proc: Proc
     tokens: int
-    tokens_per_second: float
 
     @property
     def openai_base_url(self) -> str:
@@ -226,7 +225,7 @@ async def start_model(bench: Bench, port: int, *, tokens: int, tokens_per_second
     argv = [sys.executable, "-m", module, "--port", str(port), "--tokens", str(tokens),
             "--tokens-per-second", str(tokens_per_second), "--ttft", "0"]
     proc = bench.spawn("model", argv, env_without_robots_settings())
-    server = ModelServer(port, proc, tokens, tokens_per_second)
+    server = ModelServer(port, proc, tokens)
     await _wait_http(proc, f"{server.openai_base_url}/models")
     return server
 

@@ -144,11 +144,6 @@ class TurnCount:
     texts: list[str] = field(default_factory=list)
 
     @property
-    def steady(self) -> int:
-        """Statements with the read-your-writes poll counted once."""
-        return self.total - self.poll_repeats
-
-    @property
     def own(self) -> int:
         """The turn's own statements: the API's and the worker's, the poll counted once.
         (The projector's depend on how it happens to batch the turn's commits.)"""
