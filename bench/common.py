@@ -175,6 +175,11 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
 
 
+def verdict(ok: bool) -> str:
+    """A target's mark in a report."""
+    return "met" if ok else "MISSED"
+
+
 def server_summary(url: str) -> str:
     """One line naming the server and the settings that decide commit throughput."""
     with psycopg.connect(url) as conn:

@@ -51,6 +51,7 @@ from bench.common import (
     percentile,
     scratch_database,
     server_summary,
+    verdict,
 )
 from projections.rebuild import rebuild
 from projections.sessions import SessionsProjection
@@ -443,10 +444,6 @@ def event_loop_runner(settings: Settings) -> Callable[[Coroutine[Any, Any, T]], 
 
 def busy(m: Measured) -> str:
     return "?" if m.machine_busy is None else f"{m.machine_busy * 100:.0f}"
-
-
-def verdict(ok: bool) -> str:
-    return "met" if ok else "MISSED"
 
 
 def append_report(rows: list[AppendRow], targets: list[tuple[str, bool]]) -> str:

@@ -43,6 +43,7 @@ from bench.common import (
     robots_env,
     scratch_database,
     server_summary,
+    verdict,
 )
 from bench.reads_measure import (
     HEALTH,
@@ -201,10 +202,6 @@ def projected_line(done: Projected) -> str:
                     f" {done.finished[n]:,.1f} s)" for n in done.applied)
     return (f"projecting: one `robots project`, {done.seconds:,.1f} s to catch up:"
             f" {per}; {done.slowest_rate:,.0f} events/s through all three")
-
-
-def verdict(ok: bool) -> str:
-    return "met" if ok else "MISSED"
 
 
 def latency_report(names: Sequence[str], http: dict[str, Figures],
