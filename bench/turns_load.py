@@ -26,6 +26,11 @@ import msgspec
 from bench.turns_sse import DONE, Connection, chat_body, is_finish, text_delta
 from bench.turns_stamp import parse_stamp
 
+# The request a worker sends (workers/prompt.py build_request); bench.turns_measure's
+# direct baselines send the same.
+SYSTEM = "You are a helpful robot."
+MAX_TOKENS = 4096
+
 
 class StreamResult(msgspec.Struct):
     """One stream's progress, updated as it goes: a stream cut short keeps what it got."""
@@ -117,8 +122,8 @@ async def direct_stream(args: argparse.Namespace, index: int, out: Collector,
     result.opened_ns = time.monotonic_ns()
     finished = False
     body = {"model": "echo", "stream": True, "stream_options": {"include_usage": True},
-            "max_completion_tokens": 4096,
-            "messages": [{"role": "system", "content": "You are a helpful robot."},
+            "max_completion_tokens": MAX_TOKENS,
+            "messages": [{"role": "system", "content": SYSTEM},
                          {"role": "user", "content": f"load stream {index}"}]}
     try:
         async for at, data in conn.stream(url.path.rstrip("/") + "/chat/completions", body):

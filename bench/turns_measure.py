@@ -23,15 +23,12 @@ import msgspec
 import psutil
 
 from bench.common import percentile
-from bench.turns_load import LoadReport
+from bench.turns_load import MAX_TOKENS, SYSTEM, LoadReport
 from bench.turns_sse import Connection, chat_body, text_delta
 from bench.turns_stamp import parse_stamp
 from workers.providers.base import ModelRequest, PromptMessage, ProviderConfig
 from workers.providers.events import ModelEvent, TextDelta
 from workers.providers.openai_adapter import OpenAIAdapter
-
-SYSTEM = "You are a helpful robot."
-MAX_TOKENS = 4096  # what a worker asks for (workers/prompt.py build_request)
 
 
 def ms_since(start_ns: int, end_ns: int) -> float:
@@ -50,7 +47,6 @@ def sdk_client(base_url: str) -> OpenAIAdapter:
 
 
 def _sdk_stream(client: OpenAIAdapter, text: str) -> AsyncIterator[ModelEvent]:
-    # As workers/prompt.py build_request asks (max_tokens 4096).
     return client.stream(ModelRequest(
         model="echo", system=SYSTEM, max_tokens=MAX_TOKENS,
         messages=[PromptMessage(role="user", text=text)]))
