@@ -65,6 +65,7 @@ from bench.reads_seed import (
     Plan,
     Rate,
     event_count,
+    message_id,
     plan,
     seed,
     settle,
@@ -115,13 +116,6 @@ async def prepare(url: str, p: Plan, env: dict[str, str], folder: Path,
     projected = await project(url, env, folder / "project.log", p.size.events)
     say(f"VACUUM ({'FULL, ' if args.compact else ''}ANALYZE) of the read models ...")
     return Prepared(seeded, projected, await settle(url, args.compact), args.compact)
-
-
-def message_id(session_id: str, index: int) -> str:
-    """The id of a seeded session's message `index` (0: its first), as reads_seed names
-    them: user messages and replies alternate."""
-    turn = f"{session_id}-t{index // 2}"
-    return f"{session_id}-u{index // 2}" if index % 2 == 0 else f"msg-{turn}"
 
 
 def cases(p: Plan) -> list[Case]:

@@ -110,6 +110,13 @@ def metadata(rng: random.Random) -> dict[str, Any]:
             "pinned": rng.random() < 0.05, "score": round(rng.random() * 100, 1)}
 
 
+def message_id(session_id: str, index: int) -> str:
+    """The id of a seeded session's message `index` (0: its first): user messages and
+    replies alternate."""
+    turn = f"{session_id}-t{index // 2}"
+    return f"{session_id}-u{index // 2}" if index % 2 == 0 else f"msg-{turn}"
+
+
 def session_events(index: int, session_id: str, exchanges: int,
                    authors: Sequence[str]) -> list[Event]:
     """One session's whole stream."""
@@ -118,7 +125,8 @@ def session_events(index: int, session_id: str, exchanges: int,
     events: list[Event] = [SessionStarted(session_id=session_id, created_by=author,
                                           name=_text(rng, 4), metadata=metadata(rng))]
     for n in range(exchanges):
-        turn, asked = f"{session_id}-t{n}", f"{session_id}-u{n}"
+        turn = f"{session_id}-t{n}"
+        asked, reply = message_id(session_id, 2 * n), message_id(session_id, 2 * n + 1)
         events += [
             MessagePosted(session_id=session_id, message_id=asked, author_id=author,
                           parts=[{"type": "text", "text": _text(rng, rng.randint(5, 30))}]),
@@ -127,7 +135,7 @@ def session_events(index: int, session_id: str, exchanges: int,
             TurnStarted(turn_id=turn, attempt=1, worker_id="bench", robot_id=ROBOT[0],
                         robot_name=ROBOT[1], model="local/echo", playbook_digest="bench"),
             AssistantMessageCompleted(
-                turn_id=turn, message_id=f"msg-{turn}", robot_id=ROBOT[0],
+                turn_id=turn, message_id=reply, robot_id=ROBOT[0],
                 robot_name=ROBOT[1], model="local/echo",
                 parts=[{"type": "text", "text": _text(rng, rng.randint(20, 120))}],
                 usage=Usage(input_tokens=200, output_tokens=80)),
