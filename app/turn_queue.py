@@ -30,7 +30,7 @@ async def arq_pool(redis_url: str, prefix: str) -> ArqRedis:
 
 
 def wake_channel(queue_name: str) -> str:
-    """Where `robots worker` processes hear that a job was queued (see workers.turn_worker)."""
+    """Where `robots worker` processes hear that a job was queued (workers.worker.TurnWorker)."""
     return f"{queue_name}:wake"
 
 

@@ -1,20 +1,41 @@
-"""The arq worker: `robots worker`, or `arq workers.worker.WorkerSettings`."""
+"""The arq worker: `robots worker` (TurnWorker), or `arq workers.worker.WorkerSettings`.
+
+TurnWorker is arq's worker, woken the moment a turn is queued and cheap to poll while
+hundreds of turns run. arq polls its queue on a fixed delay, and every poll re-examines
+each queued job that is still running (three Redis round trips apiece), its own included.
+Polling every few milliseconds for a low time to first token would keep a busy worker
+doing little else. Instead the API publishes a wake-up with each enqueue
+(app.turn_queue), the worker polls on that or every `idle_poll_s` (a missed wake-up
+costs at most that), and a poll skips the jobs it already knows to be running.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
 from typing import Any
 
-from arq import cron, func
+from arq import Worker, cron, func
 from arq.connections import RedisSettings
+from arq.constants import in_progress_key_prefix
 from prometheus_client import start_http_server
+from redis.exceptions import RedisError
 
 from app.settings import Settings, load_settings
 from app.streams.keys import arq_queue
-from app.turn_queue import RUN_TURN
+from app.turn_queue import RUN_TURN, wake_channel
 from workers.deps import WorkerDeps
 from workers.sweeper import sweep_turns
 from workers.turn_runner import run_turn
-from workers.turn_worker import TurnWorker
+
+log = logging.getLogger(__name__)
+
+# A job seen running on another worker is not asked about again for this long: it either
+# finishes (and leaves the queue) or its worker died, and arq holds a dead worker's job
+# until its in-progress key expires anyway (the sweeper retries such turns by turn id).
+_ELSEWHERE_S = 1.0
 
 
 def worker_options(settings: Settings) -> dict[str, Any]:
@@ -55,3 +76,69 @@ class WorkerSettings:
     It runs arq's plain worker, which polls every ARQ_POLL_DELAY_S instead of being woken."""
 
     locals().update(worker_options(load_settings()))
+
+
+
+class TurnWorker(Worker):
+    def __init__(self, *, idle_poll_s: float = 0.5, **options: Any) -> None:
+        super().__init__(**{**options, "poll_delay": 0})
+        self.idle_poll_s = idle_poll_s
+        self._woken = asyncio.Event()
+        self._listener: asyncio.Task[None] | None = None
+        self._elsewhere: dict[bytes, float] = {}  # job id -> when to look again
+
+    async def _poll_iteration(self) -> None:
+        if self._listener is None:
+            self._listener = asyncio.create_task(self._listen())
+        self._woken.clear()  # a wake-up arriving during this poll triggers the next one
+        await super()._poll_iteration()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._woken.wait(), self.idle_poll_s)
+
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        now = time.monotonic()
+        fresh = [j for j in job_ids
+                 if j.decode() not in self.tasks and self._elsewhere.get(j, 0.0) <= now]
+        self._elsewhere = {j: at for j, at in self._elsewhere.items() if at > now}
+        if len(fresh) > 1:
+            # One round trip says which are running elsewhere, instead of arq's three each.
+            async with self.pool.pipeline(transaction=False) as pipe:
+                for job_id in fresh:
+                    pipe.exists(in_progress_key_prefix + job_id.decode())
+                running = await pipe.execute()
+            for job_id, elsewhere in zip(fresh, running, strict=True):
+                if elsewhere:
+                    self._elsewhere[job_id] = now + _ELSEWHERE_S
+            fresh = [j for j in fresh if j not in self._elsewhere]
+        # arq's own claim (WATCH, check, MULTI) still decides who runs a free job; a lone
+        # new job (the usual wake-up) goes straight to it, one round trip sooner.
+        await super().start_jobs(fresh)
+        if self.job_counter < self.max_jobs:  # a job left over was running elsewhere, not
+            for job_id in fresh:  # waiting for room here
+                if job_id.decode() not in self.tasks:
+                    self._elsewhere[job_id] = now + _ELSEWHERE_S
+
+    async def _listen(self) -> None:
+        channel = wake_channel(self.queue_name)
+        while True:
+            pubsub: Any = self.pool.pubsub()
+            try:
+                await pubsub.subscribe(channel)
+                self._woken.set()  # anything queued while we were not listening
+                async for message in pubsub.listen():
+                    if message["type"] == "message":
+                        self._woken.set()
+            except (RedisError, OSError) as exc:
+                log.warning("worker wake-up channel lost (%s); polling until it is back", exc)
+                await asyncio.sleep(self.idle_poll_s)
+            finally:
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()
+
+    async def close(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+        await super().close()
