@@ -19,6 +19,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import psycopg
+import redis.asyncio as aioredis
 
 from app.migrate import migrate_url
 from app.settings import environment_variables
@@ -94,6 +95,24 @@ async def drop_database(admin_url: str, name: str) -> None:
     # FORCE: a benchmark that died mid-run may leave connections (or child processes) open.
     async with await psycopg.AsyncConnection.connect(admin_url, autocommit=True) as admin:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+async def delete_redis_keys(redis_url: str, pattern: str, named: Sequence[str] = ()) -> None:
+    """Unlink the keys `named` and every key matching `pattern`, a thousand per command."""
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        for at in range(0, len(named), 1000):
+            await client.unlink(*named[at : at + 1000])
+        batch: list[bytes] = []
+        async for key in client.scan_iter(match=pattern, count=1000):
+            batch.append(key)
+            if len(batch) >= 1000:
+                await client.unlink(*batch)
+                batch = []
+        if batch:
+            await client.unlink(*batch)
+    finally:
+        await client.aclose()
 
 
 def free_port() -> int:

@@ -30,7 +30,6 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import redis.asyncio as aioredis
 from psycopg_pool import AsyncConnectionPool
 
 from app.accounts import AccountStore, Role
@@ -39,6 +38,7 @@ from bench.common import (
     LOCAL_REDIS,
     CpuSample,
     admin_postgres,
+    delete_redis_keys,
     format_table,
     robots_env,
     scratch_database,
@@ -153,16 +153,6 @@ async def psycopg_pool(url: str) -> AsyncIterator[AsyncConnectionPool[Any]]:
         yield pool
     finally:
         await pool.close()
-
-
-async def delete_keys(redis_url: str, prefix: str) -> None:
-    client = aioredis.Redis.from_url(redis_url)
-    try:
-        keys = [k async for k in client.scan_iter(match=f"{prefix}:*", count=1000)]
-        if keys:
-            await client.unlink(*keys)
-    finally:
-        await client.aclose()
 
 
 # ---- the report -------------------------------------------------------------------------
@@ -286,7 +276,7 @@ async def run(args: argparse.Namespace) -> int:
         else:
             admin = stack.enter_context(admin_postgres(args.admin_url))
             url = await stack.enter_async_context(database(admin, args.keep))
-        stack.push_async_callback(delete_keys, args.redis_url, prefix)
+        stack.push_async_callback(delete_redis_keys, args.redis_url, f"{prefix}:*")
         env = robots_env(url, args.redis_url, prefix, folder)
         print(server_summary(url), flush=True)
         prep = await prepare(url, p, env, folder, args)

@@ -25,12 +25,12 @@ from pathlib import Path
 import httpx
 import psutil
 import psycopg
-import redis.asyncio as aioredis
 
 from bench.common import (
     LOCAL_REDIS,
     create_database,
     database_url,
+    delete_redis_keys,
     drop_database,
     env_without_robots_settings,
     free_port,
@@ -174,7 +174,9 @@ async def scratch_bench(admin_url: str, redis_url: str) -> AsyncIterator[Bench]:
         stop(list(bench.procs), bench)
         turns = await _turn_ids(bench.db_url)
         await drop_database(admin_url, name)
-        await _delete_keys(redis_url, bench.prefix, turns)
+        arq_keys = [f"arq:{kind}:{turn}" for turn in turns
+                    for kind in ("job", "retry", "in-progress", "result")]
+        await delete_redis_keys(redis_url, f"{bench.prefix}*", arq_keys)
 
 
 async def _turn_ids(db_url: str) -> list[str]:
@@ -186,24 +188,6 @@ async def _turn_ids(db_url: str) -> list[str]:
     except psycopg.Error:
         return []
     return [str(r[0]) for r in rows if r[0]]
-
-
-async def _delete_keys(redis_url: str, prefix: str, turns: list[str]) -> None:
-    client = aioredis.Redis.from_url(redis_url)
-    try:
-        for at in range(0, len(turns), 250):
-            await client.unlink(*(f"arq:{kind}:{turn}" for turn in turns[at : at + 250]
-                                  for kind in ("job", "retry", "in-progress", "result")))
-        batch: list[bytes] = []
-        async for key in client.scan_iter(match=f"{prefix}*", count=1000):
-            batch.append(key)
-            if len(batch) >= 1000:
-                await client.unlink(*batch)
-                batch = []
-        if batch:
-            await client.unlink(*batch)
-    finally:
-        await client.aclose()
 
 
 @dataclass
