@@ -19,10 +19,8 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import psycopg
-import redis.asyncio as aioredis
 
 from app.migrate import migrate_url
-from app.settings import environment_variables
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
@@ -99,6 +97,8 @@ async def drop_database(admin_url: str, name: str) -> None:
 
 async def delete_redis_keys(redis_url: str, pattern: str, named: Sequence[str] = ()) -> None:
     """Unlink the keys `named` and every key matching `pattern`, a thousand per command."""
+    import redis.asyncio as aioredis  # imported here: eventlog's writer processes never need it
+
     client = aioredis.Redis.from_url(redis_url)
     try:
         for at in range(0, len(named), 1000):
@@ -132,6 +132,8 @@ def robots_command(*args: str) -> list[str]:
 
 def env_without_robots_settings() -> dict[str, str]:
     """Our environment minus every robots setting: a child reads only what it is given."""
+    from app.settings import environment_variables  # here, like redis above
+
     ours = set(environment_variables().values())
     return {k: v for k, v in os.environ.items() if k not in ours}
 
