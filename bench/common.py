@@ -20,6 +20,7 @@ from pathlib import Path
 
 import psycopg
 
+from app.embedded import postgres_answers
 from app.migrate import migrate_url
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -28,15 +29,6 @@ LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 
 def default_admin_url() -> str:
     return os.environ.get("BENCH_DATABASE_URL") or LOCAL_POSTGRES
-
-
-def postgres_answers(url: str) -> bool:
-    try:
-        with psycopg.connect(url, connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-        return True
-    except psycopg.Error:
-        return False
 
 
 @contextmanager
