@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import platform
 import resource
 import shutil
@@ -226,6 +227,8 @@ async def _stat_delta(bench: Bench, conn: Connection) -> tuple[int, int]:
 
 async def run(args: argparse.Namespace) -> Results:
     sizes = QUICK if args.quick else Sizes()
+    if args.streams:
+        sizes = dataclasses.replace(sizes, load_streams=args.streams)
     results = Results(sizes)
     with admin_postgres(args.database_url) as admin, redis_server() as redis_url:
         print(f"{server_summary(admin)}; Redis at {redis_url}; Python "
@@ -238,6 +241,8 @@ async def run(args: argparse.Namespace) -> Results:
                 ("concurrent streams", many_streams),
             ]
             for name, part in parts:
+                if args.only and not name.startswith(args.only):
+                    continue
                 print(f"... {name}", end="", flush=True)
                 share = MachineShare(lambda: _backend_pids(bench))
                 await share.start()
@@ -268,6 +273,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--show-statements", action="store_true",
                         help="list the statements of one short turn")
     parser.add_argument("--verbose", action="store_true", help="tracebacks of failed parts")
+    parser.add_argument("--only", choices=["statements", "time", "concurrent"],
+                        help="run one part (by the first word of its name)")
+    parser.add_argument("--streams", type=int, default=0,
+                        help="concurrent streams in part 3 (default 1,000; 100 with --quick)")
     args = parser.parse_args(argv)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))

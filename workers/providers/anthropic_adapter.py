@@ -107,6 +107,8 @@ class AnthropicAdapter:
                 api_key=self._config.api_key, base_url=self._config.base_url,
                 max_retries=0,  # ours are the only retries: only before the first event
                 timeout=self._config.timeout_s,
+                # The same transport as OpenAIAdapter's, for the same reason.
+                http_client=anthropic.DefaultAioHttpClient(),
             )
         return self._client
 
@@ -121,14 +123,10 @@ class AnthropicAdapter:
         if isinstance(exc, anthropic.APIStatusError):
             return status_error(self.name, exc.status_code, exc.body, exc.message,
                                 exc.response.headers, key)
-        if isinstance(exc, anthropic.APIConnectionError):
-            timed_out = isinstance(exc, anthropic.APITimeoutError)
-            return connection_error(self.name, exc, timed_out=timed_out, timeout_s=timeout_s,
-                                    secret=key, base_url=self._base_url())
-        if isinstance(exc, httpx2.TransportError):  # the SDK does not wrap errors mid-stream
-            timed_out = isinstance(exc, httpx2.TimeoutException)
-            return connection_error(self.name, exc, timed_out=timed_out, timeout_s=timeout_s,
-                                    secret=key, base_url=self._base_url())
+        # The SDK does not wrap its transport's errors mid-stream.
+        if isinstance(exc, anthropic.APIConnectionError | httpx2.TransportError):
+            return connection_error(self.name, exc, timeout_s=timeout_s, secret=key,
+                                    base_url=self._base_url())
         if isinstance(exc, anthropic.AnthropicError):
             return ModelError(f"model provider '{self.name}' failed: {redact(str(exc), key)}")
         if isinstance(exc, TypeError) and "authentication" in str(exc).lower():

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
+import aiohttp
 import httpx2
 
 from workers.providers.base import ModelError
@@ -40,20 +41,40 @@ def status_error(provider: str, status: int, body: object, fallback: str,
     )
 
 
-def connection_error(provider: str, exc: BaseException, *, timed_out: bool, timeout_s: float,
+def connection_error(provider: str, exc: BaseException, *, timeout_s: float,
                      secret: str | None, base_url: str | None = None) -> ModelError:
     """The error for a request that got no complete answer: refused, dropped, timed out."""
-    if timed_out:
+    if timed_out(exc):
         return ModelError(f"model provider '{provider}' did not answer within {timeout_s:g}s",
                           retryable=True)
     cause = exc.__cause__ or exc
     detail = redact(str(cause) or type(cause).__name__, secret)
-    if isinstance(cause, httpx2.ConnectError):
+    if any(isinstance(e, httpx2.ConnectError | aiohttp.ClientConnectorError)
+           for e in _causes(exc)):
         where = f" at {redact(base_url, secret)}" if base_url else ""
         return ModelError(f"could not connect to model provider '{provider}'{where}: {detail}",
                           retryable=True)
     return ModelError(f"lost the connection to model provider '{provider}': {detail}",
                       retryable=True)
+
+
+def timed_out(exc: BaseException) -> bool:
+    """Whether a transport error is a timeout, judged by what it was raised from.
+
+    The SDKs' own classes cannot tell: their aiohttp transport maps every
+    `ClientConnectionError` (a refused connect, a server that hung up) to `ConnectTimeout`.
+    At the bottom of a real timeout there is always a `TimeoutError`, whichever transport.
+    """
+    return any(isinstance(e, TimeoutError) for e in _causes(exc))
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
 
 
 def error_detail(body: object) -> str | None:
