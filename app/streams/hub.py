@@ -1,6 +1,8 @@
 """One Redis pub/sub connection per process, fanned out to every local listener.
 
-A thousand SSE clients on one API process cost one Redis connection, not a thousand.
+A thousand SSE clients on one API process cost one Redis connection, not a thousand, and
+no timer per message: the read blocks without a timeout, and listeners learn of silence
+from a tick the hub puts in every queue each `tick_s` (one timer for all of them).
 """
 
 from __future__ import annotations
@@ -17,14 +19,17 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 log = logging.getLogger(__name__)
 
 Message = bytes
+TICK: Message = b""  # never a published message: those are "<seq> <part>"
 
 
 class PubSubHub:
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis, *, tick_s: float = 0.5) -> None:
         self._pubsub: Any = redis.pubsub()
+        self.tick_s = tick_s
         self._listeners: dict[str, set[asyncio.Queue[Message]]] = {}
         self._confirmed: dict[str, asyncio.Event] = {}
         self._reader: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
     @contextlib.asynccontextmanager
@@ -46,6 +51,8 @@ class PubSubHub:
                 await self._pubsub.subscribe(channel)
                 if self._reader is None or self._reader.done():
                     self._reader = asyncio.create_task(self._read())
+                if self._ticker is None or self._ticker.done():
+                    self._ticker = asyncio.create_task(self._tick())
             confirmed = self._confirmed[channel]
         # Subscribe, then let the caller read the buffer: nothing published in between
         # can be missed. If confirmation is slow the caller still re-reads the buffer.
@@ -64,9 +71,10 @@ class PubSubHub:
 
     async def _read(self) -> None:
         # Runs for the life of the process once started; idle costs one blocked read.
+        # timeout=None: with a timeout, redis-py arms and cancels a timer for every message.
         while True:
             try:
-                message = await self._pubsub.get_message(timeout=1.0)
+                message = await self._pubsub.get_message(timeout=None)
             except RedisConnectionError as exc:
                 log.warning("pub/sub connection lost (%s); listeners fall back to buffers", exc)
                 await asyncio.sleep(0.5)
@@ -81,8 +89,16 @@ class PubSubHub:
                 for queue in tuple(self._listeners.get(channel, ())):
                     queue.put_nowait(message["data"])
 
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_s)
+            for listeners in tuple(self._listeners.values()):
+                for queue in listeners:
+                    queue.put_nowait(TICK)
+
     async def close(self) -> None:
-        if self._reader:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
+        tasks = [t for t in (self._reader, self._ticker) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self._pubsub.aclose()

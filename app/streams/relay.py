@@ -6,7 +6,6 @@ has expired, in the log).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import msgspec
 import redis.asyncio as aioredis
 
-from app.streams.hub import PubSubHub
+from app.streams.hub import TICK, PubSubHub
 from app.streams.keys import buffer_key, channel
 from app.streams.sse import DONE_TYPE, KEEP_ALIVE, done_frame, frame
 
@@ -58,13 +57,15 @@ class TurnRelay:
             if log_first and not self.finished:
                 async for out in self._from_log_if_no_buffer(after):
                     yield out
-            quiet_since = time.monotonic()
+            quiet_since = heard = time.monotonic()
             while not self.finished:
-                try:
-                    message = await asyncio.wait_for(queue.get(), self.recheck_s)
-                except TimeoutError:
+                message = await queue.get()
+                if message == TICK:
+                    if time.monotonic() - heard < self.recheck_s:
+                        continue
                     # A missed message, or a worker that died and was replaced: the buffer
                     # is the durable record, so look there (and in the log if it is gone).
+                    heard = time.monotonic()
                     emitted = False
                     async for out in self._from_buffer():
                         emitted = True
@@ -79,6 +80,7 @@ class TurnRelay:
                         quiet_since = time.monotonic()
                         yield KEEP_ALIVE
                     continue
+                heard = time.monotonic()
                 seq_text, _, payload = message.partition(b" ")
                 seq = int(seq_text)
                 if seq <= self.last:

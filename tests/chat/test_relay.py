@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from app.streams.hub import PubSubHub
 from app.streams.publisher import TurnPublisher, publish_terminal
 from app.streams.relay import TurnRelay
+from app.streams.sse import KEEP_ALIVE
 from tests.services import FoundServices
 
 FROM_LOG = [{"type": "start"}, {"type": "text-start", "id": "t"},
@@ -23,14 +24,15 @@ FROM_LOG = [{"type": "start"}, {"type": "text-start", "id": "t"},
 @pytest.fixture
 async def redis_hub(services: FoundServices) -> AsyncIterator[tuple[aioredis.Redis, PubSubHub]]:
     redis = aioredis.Redis.from_url(services.redis_url)
-    hub = PubSubHub(redis)
+    hub = PubSubHub(redis, tick_s=0.02)
     yield redis, hub
     await hub.close()
     await redis.aclose()
 
 
 def relay(redis: aioredis.Redis, hub: PubSubHub, turn_id: str, prefix: str,
-          finished_in_log: bool, looked: list[int], recheck_s: float = 0.1) -> TurnRelay:
+          finished_in_log: bool, looked: list[int], recheck_s: float = 0.1,
+          keepalive_s: float = 15.0) -> TurnRelay:
     async def fallback() -> list[dict[str, Any]] | None:
         looked.append(1)
         return FROM_LOG if finished_in_log else None
@@ -39,7 +41,7 @@ def relay(redis: aioredis.Redis, hub: PubSubHub, turn_id: str, prefix: str,
         return None
 
     return TurnRelay(redis, hub, prefix, turn_id, fallback=fallback, wait_projected=projected,
-                     recheck_s=recheck_s)
+                     recheck_s=recheck_s, keepalive_s=keepalive_s)
 
 
 async def frames(relay: TurnRelay, **options: Any) -> list[bytes]:
@@ -91,3 +93,22 @@ async def test_a_just_posted_turn_whose_buffer_never_appears_ends_from_the_log(
                              finished_in_log=True, looked=looked), log_first=False)
     assert b"from the log" in b"".join(got) and got[-1].endswith(b"data: [DONE]\n\n")
     assert looked == [1]
+
+
+async def test_a_silent_turn_gets_keep_alive_comments_and_then_its_parts(
+    redis_hub: tuple[aioredis.Redis, PubSubHub], services: FoundServices,
+) -> None:
+    redis, hub = redis_hub
+    turn_id = f"t-{uuid.uuid4().hex}"
+    publisher = TurnPublisher(redis, services.redis_prefix, turn_id, ttl_s=60)
+    await publisher.publish({"type": "start"})
+    reading = asyncio.create_task(frames(
+        relay(redis, hub, turn_id, services.redis_prefix, finished_in_log=False, looked=[],
+              recheck_s=0.05, keepalive_s=0.2)))
+    await asyncio.sleep(0.75)  # the model thinks: nothing is published
+    await publish_terminal(publisher, [{"type": "finish"}], None)
+    got = await reading
+    assert 2 <= got.count(KEEP_ALIVE) <= 4
+    parts = [f for f in got if f != KEEP_ALIVE]
+    assert [f.split(b"\n")[0] for f in parts] == [
+        f"id: {turn_id}:{n}".encode() for n in range(1, 4)]
