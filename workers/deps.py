@@ -11,6 +11,7 @@ from app.settings import Settings
 from workers.cancels import CancelWatcher
 from workers.leases import LeaseKeeper
 from workers.models import ModelRouter
+from workers.stream_writer import StreamWriter
 
 
 class WorkerDeps:
@@ -23,6 +24,7 @@ class WorkerDeps:
         self.models = models
         self.cancels = cancels
         self.leases = LeaseKeeper(services.pool, self.settings.turn_lease_s)
+        self.stream_writer = StreamWriter(services.redis)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
     @classmethod

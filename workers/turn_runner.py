@@ -29,7 +29,6 @@ from workers.leases import lease_alive, release, take_lease
 from workers.model_stream import ModelStream
 from workers.prompt import PromptError, build_request
 from workers.providers import ModelError
-from workers.stream_writer import StreamWriter
 from workers.ui_stream import UIStreamEncoder
 
 log = logging.getLogger(__name__)
@@ -48,7 +47,7 @@ class TurnRun:
         self.meta = EventMetadata(actor=f"worker:{deps.worker_id}", correlation_id=turn_id)
         self.publisher = TurnPublisher(deps.services.redis, deps.settings.redis_prefix,
                                        turn_id, ttl_s=deps.settings.stream_buffer_ttl_s)
-        self.writer = StreamWriter(self.publisher)
+        self.writer = deps.stream_writer
 
     async def run(self, robot_hint: str | None = None) -> str:
         state, hinted = await self._load(robot_hint)
@@ -139,12 +138,13 @@ class TurnRun:
         try:
             # A first attempt follows nothing: only a retry continues an earlier numbering.
             if attempt > 1 and await self.publisher.resume_numbering():
-                self.writer.send({"type": "data-turn-retry", "data": {"attempt": attempt}},
+                self.writer.send(self.publisher,
+                                 {"type": "data-turn-retry", "data": {"attempt": attempt}},
                                  {"type": "start-step"})
             else:
-                self.writer.send(*encoder.start())
+                self.writer.send(self.publisher, *encoder.start())
             outcome, error, timing = await self._stream_model(call, encoder, cancel)
-            await self.writer.flush()
+            await self.writer.flush(self.publisher)
             finished = await self._record(encoder, attempt, outcome, error, robot, started,
                                           timing)
         finally:
@@ -174,7 +174,7 @@ class TurnRun:
                 if parts:
                     if "ttft" not in timing and encoder.saw_output:
                         timing["ttft"] = (time.perf_counter() - call.started) * 1000
-                    self.writer.send(*parts)
+                    self.writer.send(self.publisher, *parts)
 
         task = asyncio.create_task(consume())
         stop = asyncio.create_task(cancel.wait())
@@ -219,7 +219,7 @@ class TurnRun:
     async def _finish_stream(self, parts: list[dict[str, Any]], outcome: Outcome) -> None:
         """Published only after the terminal event committed: a client that saw `finish`
         can read the message back."""
-        await self.writer.flush()
+        await self.writer.flush(self.publisher)
         checkpoint = outcome.appended.checkpoint if outcome.appended else None
         await publish_terminal(self.publisher, parts, checkpoint)
 

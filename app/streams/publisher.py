@@ -10,24 +10,37 @@ import redis.asyncio as aioredis
 from app.streams.keys import buffer_key, channel
 from app.streams.sse import DONE_TYPE
 
-# One round trip per batch of parts, and buffer and channel can never disagree: a part is
-# in the buffer before anyone can hear of it.
+# One round trip for any number of parts of any number of turns, and buffer and channel
+# never disagree: a part is in the buffer before anyone can hear of it.
+# KEYS: each turn's buffer and channel. ARGV, per turn: first sequence number, number of
+# parts, buffer TTL, buffer length, then the parts.
 _PUBLISH = """
-local seq = tonumber(ARGV[1])
-for i = 4, #ARGV do
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '0-' .. seq, 'p', ARGV[i])
-    redis.call('PUBLISH', KEYS[2], seq .. ' ' .. ARGV[i])
-    seq = seq + 1
+local a = 1
+for k = 1, #KEYS, 2 do
+    local seq, n = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+    for i = a + 4, a + 3 + n do
+        redis.call('XADD', KEYS[k], 'MAXLEN', '~', ARGV[a + 3], '0-' .. seq, 'p', ARGV[i])
+        redis.call('PUBLISH', KEYS[k + 1], seq .. ' ' .. ARGV[i])
+        seq = seq + 1
+    end
+    redis.call('EXPIRE', KEYS[k], ARGV[a + 2])
+    a = a + 4 + n
 end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return seq - 1
+return a
 """
 
 _encoder = msgspec.json.Encoder()
 
 
+def publish_script(redis: aioredis.Redis) -> Any:
+    return redis.register_script(_PUBLISH)
+
+
 class TurnPublisher:
-    """Numbers a turn's parts 1, 2, 3... across attempts (a retry continues the count)."""
+    """Numbers a turn's parts 1, 2, 3... across attempts (a retry continues the count).
+
+    Only the attempt holding the turn's lease publishes, so numbering here is safe.
+    """
 
     def __init__(self, redis: aioredis.Redis, prefix: str, turn_id: str, *,
                  ttl_s: int = 3600, max_parts: int = 100_000) -> None:
@@ -36,7 +49,7 @@ class TurnPublisher:
         self.ttl_s = ttl_s
         self.max_parts = max_parts
         self.last_seq = 0
-        self._script: Any = redis.register_script(_PUBLISH)
+        self._script: Any = publish_script(redis)
 
     async def resume_numbering(self) -> int:
         """Continue after the last part an earlier attempt published, if any."""
@@ -44,15 +57,23 @@ class TurnPublisher:
         self.last_seq = int(last[0][0].split(b"-")[1]) if last else 0
         return self.last_seq
 
+    def reserve(self, count: int) -> int:
+        """Number `count` parts; the first one's number."""
+        first = self.last_seq + 1
+        self.last_seq += count
+        return first
+
+    @staticmethod
+    def encode(part: dict[str, Any]) -> bytes:
+        return _encoder.encode(part)
+
     async def publish(self, *parts: dict[str, Any]) -> int:
-        """Publish parts in order; returns the sequence number of the last one."""
+        """Publish parts in order, now; returns the sequence number of the last one."""
         if not parts:
             return self.last_seq
-        payloads = [_encoder.encode(p) for p in parts]
-        self.last_seq = int(await self._script(
-            keys=self.keys,
-            args=[self.last_seq + 1, self.ttl_s, self.max_parts, *payloads],
-        ))
+        first = self.reserve(len(parts))
+        await self._script(keys=self.keys, args=[first, len(parts), self.ttl_s,
+                                                 self.max_parts, *map(self.encode, parts)])
         return self.last_seq
 
 
