@@ -17,6 +17,8 @@ reads it; with the same lean SSE client as the pipeline's in 3).
    deltas/s read at the SSE client / deltas/s read from the model directly.
 3. Many concurrent streams (1 web, 2 workers), 20 deltas/s each: all complete, per-delta
    latency (model send time -> SSE client read time, one monotonic clock), web RSS.
+   Then (3b) the same load at 100, 200, 300... streams, each beside its own direct run,
+   until a size misses: how many streams this machine holds within 3's targets.
 4. PostgreSQL statements per turn for a 50- and a 2,000-token reply (the server's
    statement log for the scratch database).
 
@@ -52,7 +54,14 @@ from bench.turns_measure import (
     run_load,
     sdk_client,
 )
-from bench.turns_report import LoadResult, Results, Sizes, StatementResult, print_report
+from bench.turns_report import (
+    CapacityStep,
+    LoadResult,
+    Results,
+    Sizes,
+    StatementResult,
+    print_report,
+)
 from bench.turns_sse import Connection, chat_body, text_delta
 from bench.turns_stack import (
     Bench,
@@ -75,6 +84,7 @@ from bench.turns_statements import (
 
 QUICK = Sizes(ttft_samples=40, ttft_warmup=5, rate_runs=1,
               load_streams=100, load_tokens=60, load_open_per_second=100, load_processes=1,
+              capacity_streams=(),
               statement_reps=2)
 
 
@@ -158,6 +168,15 @@ async def many_streams(bench: Bench, sizes: Sizes, results: Results) -> None:
         used_direct["clients"] = direct.client_cpu_s
         results.load = LoadResult(pipeline, direct, max(rss.hwm_mb(), rss.peak_mb), used,
                                   used_direct, wall, machine)
+        for streams in sizes.capacity_streams:
+            step = CapacityStep(
+                await run_load("pipeline", bench.folder, port=stack.port, token=bench.token,
+                               **{**common, "streams": streams}),  # type: ignore[arg-type]
+                await run_load("direct", bench.folder, base_url=model.openai_base_url,
+                               **{**common, "streams": streams}))  # type: ignore[arg-type]
+            results.capacity.append(step)
+            if not step.met:
+                break
     stop([model.proc], bench)
 
 

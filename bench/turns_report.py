@@ -30,6 +30,8 @@ class Sizes:
     load_tokens_per_second: float = 20
     load_open_per_second: float = 500  # 1,000 streams opened over 2 s, all live together
     load_processes: int = 2
+    # After the 1,000: the same load at these sizes, smallest first, until one misses.
+    capacity_streams: tuple[int, ...] = (100, 200, 300, 400, 600)
     statement_sizes: tuple[int, int] = (50, 2_000)
     statement_reps: int = 5
 
@@ -53,11 +55,29 @@ class StatementResult:
 
 
 @dataclass
+class CapacityStep:
+    """The load of 3 at another size, with its own direct baseline."""
+
+    pipeline: Load
+    direct: Load
+
+    @property
+    def added_p99_ms(self) -> float:
+        return q(self.pipeline.latency_ms)[2] - q(self.direct.latency_ms)[2]
+
+    @property
+    def met(self) -> bool:
+        return (self.pipeline.complete == self.pipeline.streams
+                and self.added_p99_ms <= LOAD_P99_MS)
+
+
+@dataclass
 class Results:
     sizes: Sizes
     ttft: Ttft | None = None
     rates: Rates | None = None
     load: LoadResult | None = None
+    capacity: list[CapacityStep] = field(default_factory=list)
     statements: StatementResult | None = None
     failures: dict[str, str] = field(default_factory=dict)
     shares: dict[str, tuple[float, float, float]] = field(default_factory=dict)
@@ -160,6 +180,20 @@ def load_rows(report: Report, load: LoadResult, sizes: Sizes) -> None:
             report.notes.append(f"3: {name} stream errors: {worst}")
 
 
+def capacity_rows(report: Report, steps: list[CapacityStep]) -> None:
+    """Not a target of its own: how far below 1,000 the machine holds both of 3's."""
+    held = [s.pipeline.streams for s in steps if s.met]
+    most = f"{max(held)}" if held else f"< {steps[0].pipeline.streams}"
+    report.row("3b most streams holding 3's targets (all complete, added p99 <= "
+               f"{LOAD_P99_MS:.0f} ms)", most)
+    for step in steps:
+        pipe, direct = step.pipeline, step.direct
+        report.row(f"  {pipe.streams} streams: complete; per-delta p99, ms",
+                   f"{pipe.complete}/{pipe.streams}; {_ms(q(pipe.latency_ms)[2])}",
+                   f"{direct.complete}/{direct.streams}; {_ms(q(direct.latency_ms)[2])}",
+                   _ms(step.added_p99_ms))
+
+
 def statement_rows(report: Report, result: StatementResult, show: bool) -> None:
     if len(result.sized) == 2:
         short, long = result.sized
@@ -215,6 +249,8 @@ def print_report(results: Results, *, show_statements: bool = False) -> None:
         rate_rows(report, results.rates, results.sizes)
     if results.load:
         load_rows(report, results.load, results.sizes)
+    if results.capacity:
+        capacity_rows(report, results.capacity)
     if results.statements:
         statement_rows(report, results.statements, show_statements)
     print()
