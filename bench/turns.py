@@ -169,6 +169,7 @@ async def many_streams(bench: Bench, sizes: Sizes, results: Results) -> None:
         results.load = LoadResult(pipeline, direct, max(rss.hwm_mb(), rss.peak_mb), used,
                                   used_direct, wall, machine)
         for streams in sizes.capacity_streams:
+            await asyncio.sleep(5)  # the projector and PostgreSQL catch up on the last load
             step = CapacityStep(
                 await run_load("pipeline", bench.folder, port=stack.port, token=bench.token,
                                **{**common, "streams": streams}),  # type: ignore[arg-type]

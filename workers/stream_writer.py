@@ -1,7 +1,7 @@
 """Publish every turn of a worker without waiting on Redis for each part: whatever piles up
 during a round trip, from all the worker's turns, goes out together in the next, as one
-script call. A fast model is never slowed to Redis's pace, and a thousand slow ones cost
-one call per round trip instead of one per part."""
+script call. A fast model is never slowed to Redis's pace, and many turns share a round
+trip instead of each queueing its own on the connection pool."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import asyncio
 import logging
 from typing import Any
 
-from redis.exceptions import RedisError
+import redis.asyncio as aioredis
 
 from app.streams.publisher import TurnPublisher, publish_script
 
@@ -31,7 +31,7 @@ class _Round:
 
 
 class StreamWriter:
-    def __init__(self, redis: Any) -> None:
+    def __init__(self, redis: aioredis.Redis) -> None:
         self._script = publish_script(redis)
         self._next: _Round | None = None
         self._sending: _Round | None = None
@@ -65,7 +65,7 @@ class StreamWriter:
                 args += [first, len(payloads), publisher.ttl_s, publisher.max_parts, *payloads]
             try:
                 await self._script(keys=keys, args=args)
-            except RedisError as exc:
+            except Exception as exc:  # never leave the rounds behind this one unsent
                 # The log still gets the whole message; a reconnecting client rebuilds it.
                 log.warning("could not publish %d turns' parts: %s", len(round_.turns), exc)
             finally:
