@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
+from arq import func
 
 from app.settings import Settings
 from app.streams.keys import buffer_key
-from app.turn_queue import RUN_TURN
+from app.turn_queue import RUN_TURN, arq_pool, enqueue_turn
 from tests.chat.helpers import (
     event_types,
     new_id,
@@ -27,6 +28,7 @@ from tests.services import FoundServices
 from workers.deps import WorkerDeps
 from workers.local_model import Script
 from workers.turn_runner import TurnRun
+from workers.worker import create_worker
 
 # Far longer than any test waits: a turn that runs at all was started by the wake-up.
 NEVER_POLL_S = 120.0
@@ -138,3 +140,37 @@ async def test_a_job_queued_without_a_wake_up_is_found_by_the_next_poll(
         assert row["status"] == "completed"
     finally:
         await stack.stop_worker(worker)
+
+
+async def test_two_workers_claiming_one_queued_job_at_once_start_it_once(
+    services: FoundServices,
+) -> None:
+    settings = _base(services, "postgresql://unused")
+    ran: list[tuple[str, str]] = []
+
+    async def fake_turn(ctx: dict[str, object], session_id: str, turn_id: str,
+                        robot_id: str | None = None) -> str:
+        ran.append((session_id, turn_id))
+        return "ran"
+
+    pools = [await arq_pool(settings.redis_url, settings.redis_prefix) for _ in range(2)]
+    workers = [create_worker(settings, redis_pool=pool, on_startup=None, on_shutdown=None,
+                             cron_jobs=[], functions=[func(fake_turn, name=RUN_TURN)])
+               for pool in pools]
+    turn_id = new_id("turn")
+    assert await enqueue_turn(pools[0], "s-1", turn_id)
+    try:
+        await asyncio.gather(*(w.start_jobs([turn_id.encode()]) for w in workers))
+        started = [w for w in workers if turn_id in w.tasks]
+        assert len(started) == 1
+        await asyncio.gather(*started[0].tasks.values())
+        assert ran == [("s-1", turn_id)]
+        # The other worker holds off asking again, and a second look claims nothing.
+        other = workers[1 - workers.index(started[0])]
+        assert turn_id.encode() in other._elsewhere
+        other._elsewhere.clear()
+        await other.start_jobs([turn_id.encode()])
+        assert turn_id not in other.tasks and ran == [("s-1", turn_id)]
+    finally:
+        for worker in workers:
+            await worker.close()
