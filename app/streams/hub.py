@@ -1,8 +1,9 @@
 """One Redis pub/sub connection per process, fanned out to every local listener.
 
 A thousand SSE clients on one API process cost one Redis connection, not a thousand, and
-no timer per message: the read blocks without a timeout, and listeners learn of silence
-from a tick the hub puts in every queue each `tick_s` (one timer for all of them).
+no timer per message: the read blocks without a timeout, and listeners that ask for it
+learn of silence from a tick the hub puts in their queues each `tick_s` (one timer for
+all of them).
 """
 
 from __future__ import annotations
@@ -28,18 +29,24 @@ class PubSubHub:
         self.tick_s = tick_s
         self._listeners: dict[str, set[asyncio.Queue[Message]]] = {}
         self._confirmed: dict[str, asyncio.Event] = {}
+        self._ticked: set[asyncio.Queue[Message]] = set()
         self._reader: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[asyncio.Queue[Message]]:
-        """A queue of the channel's messages, subscribed (confirmed by Redis) on entry."""
+    async def subscribe(self, channel: str, *,
+                        ticks: bool = False) -> AsyncIterator[asyncio.Queue[Message]]:
+        """A queue of the channel's messages, subscribed (confirmed by Redis) on entry;
+        with `ticks`, a TICK is put in it every `tick_s` as well."""
         queue: asyncio.Queue[Message] = asyncio.Queue()
         await self._add(channel, queue)
+        if ticks:
+            self._ticked.add(queue)
         try:
             yield queue
         finally:
+            self._ticked.discard(queue)
             await self._remove(channel, queue)
 
     async def _add(self, channel: str, queue: asyncio.Queue[Message]) -> None:
@@ -92,9 +99,8 @@ class PubSubHub:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self.tick_s)
-            for listeners in tuple(self._listeners.values()):
-                for queue in listeners:
-                    queue.put_nowait(TICK)
+            for queue in self._ticked:
+                queue.put_nowait(TICK)
 
     async def close(self) -> None:
         tasks = [t for t in (self._reader, self._ticker) if t is not None]

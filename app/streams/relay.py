@@ -51,7 +51,7 @@ class TurnRelay:
         has not appeared after `recheck_s` of silence (Redis lost it).
         """
         self.last = after
-        async with self.hub.subscribe(self.channel) as queue:
+        async with self.hub.subscribe(self.channel, ticks=True) as queue:
             async for out in self._from_buffer():
                 yield out
             if log_first and not self.finished:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from app.streams.hub import PubSubHub
+from app.streams.hub import TICK, PubSubHub
 from app.streams.publisher import TurnPublisher, publish_terminal
 from app.streams.relay import TurnRelay
 from app.streams.sse import KEEP_ALIVE
@@ -112,3 +112,15 @@ async def test_a_silent_turn_gets_keep_alive_comments_and_then_its_parts(
     parts = [f for f in got if f != KEEP_ALIVE]
     assert [f.split(b"\n")[0] for f in parts] == [
         f"id: {turn_id}:{n}".encode() for n in range(1, 4)]
+
+
+async def test_only_listeners_that_ask_for_ticks_get_them(
+    redis_hub: tuple[aioredis.Redis, PubSubHub], services: FoundServices,
+) -> None:
+    _, hub = redis_hub
+    channel = f"{services.redis_prefix}:ticks-{uuid.uuid4().hex}"
+    async with hub.subscribe(channel, ticks=True) as ticked, hub.subscribe(channel) as plain:
+        await asyncio.sleep(0.15)  # several of the fixture hub's 0.02 s ticks
+        got = [ticked.get_nowait() for _ in range(ticked.qsize())]
+        assert len(got) >= 3 and set(got) == {TICK}
+        assert plain.empty()  # a cancel watcher, say, hears only what is published
