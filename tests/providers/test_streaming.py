@@ -74,6 +74,7 @@ async def test_request_carries_system_messages_model_and_limits(
         assert body["stream_options"] == {"include_usage": True}
         limit = "max_completion_tokens" if kind == "openai" else "max_tokens"
         assert body[limit] == 77
+        assert {"max_tokens", "max_completion_tokens", "tools"} & body.keys() == {limit}
     # The Anthropic SDK sends `x-api-key` or, since 2.x, a bearer token.
     assert "test-key" in (seen.headers.get("authorization", "") + seen.headers.get("x-api-key", ""))
 
