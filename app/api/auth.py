@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -43,13 +43,15 @@ class TokenAuthentication(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=account, auth=None)
 
 
-Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], Awaitable[None]]
 
 
 def requires(permission: Permission) -> Guard:
     """A route guard: 403 unless the caller's roles grant `permission`."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # async, though it never waits: Litestar runs a sync guard in a worker thread.
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any],
+                    _: BaseRouteHandler) -> None:
         account: Account = connection.user
         if permission not in account.permissions:
             raise PermissionDeniedException(f"this needs the {permission} permission")
