@@ -116,7 +116,8 @@ async def dev(settings: Settings) -> None:
         async with _services(s) as services:
             token = await ensure_dev_admin(services.accounts, s.data_dir)
             web = _QuietServer(uvicorn.Config(create_app(s, services), host=s.host,
-                                              port=s.port, log_level=s.log_level.lower()))
+                                              port=s.port, log_level=s.log_level.lower(),
+                                              timeout_graceful_shutdown=5))
             arq_worker = create_worker(s)
 
             async def announce() -> None:
@@ -127,7 +128,8 @@ async def dev(settings: Settings) -> None:
                 await asyncio.Event().wait()
 
             try:
-                await _until_signalled(web.serve(), _projector(s, services.store).run(),
+                await _until_signalled(web.serve_until_cancelled(),
+                                       _projector(s, services.store).run(),
                                        arq_worker.async_run(), announce())
             finally:
                 web.should_exit = True
@@ -172,6 +174,17 @@ class _QuietServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+    async def serve_until_cancelled(self) -> None:
+        """Serve; when cancelled, shut down as uvicorn does on a signal (lifespan shutdown,
+        connections closed) instead of dying mid-lifespan with a traceback."""
+        serving = asyncio.ensure_future(self.serve())
+        try:
+            await asyncio.shield(serving)
+        except asyncio.CancelledError:
+            self.should_exit = True
+            await serving
+            raise
 
 
 def _projector(settings: Settings, store: EventStore) -> ProjectionRunner:

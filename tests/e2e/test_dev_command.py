@@ -55,6 +55,8 @@ async def test_dev_starts_on_embedded_servers_chats_offline_and_stops_cleanly(
         rest = await process.stdout.read() if process.stdout else b""  # type: ignore[union-attr]
         output.append(rest.decode(errors="replace"))
     assert process.returncode == 0, "".join(output)[-3000:]
+    # Ctrl-C is the normal way out: it must not look like a crash.
+    assert "Traceback" not in "".join(output), "".join(output)[-3000:]
 
 
 async def _token_from_banner(process: asyncio.subprocess.Process, output: list[str]) -> str:
