@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from workers.providers.events import ModelEvent
 
@@ -24,12 +24,12 @@ class _Failed:
 
 
 class ModelStream:
-    def __init__(self, events: AsyncIterator[ModelEvent]) -> None:
+    def __init__(self, events: AsyncGenerator[ModelEvent, None]) -> None:
         self.started = time.perf_counter()
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._task = asyncio.create_task(self._pump(events))
 
-    async def _pump(self, events: AsyncIterator[ModelEvent]) -> None:
+    async def _pump(self, events: AsyncGenerator[ModelEvent, None]) -> None:
         try:
             async for event in events:
                 self._queue.put_nowait(event)
@@ -37,10 +37,8 @@ class ModelStream:
             self._queue.put_nowait(_Failed(exc))
         else:
             self._queue.put_nowait(_END)
-        finally:
-            close = getattr(events, "aclose", None)
-            if close is not None:  # also when cancelled: release the HTTP connection
-                await close()
+        finally:  # also when cancelled: release the HTTP connection
+            await events.aclose()
 
     async def batches(self) -> AsyncIterator[list[ModelEvent]]:
         """Events in order, in batches; raises what the model call raised."""

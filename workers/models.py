@@ -86,9 +86,7 @@ class ModelRouter:
                 adapter = await self.adapter(name)
             except ModelError:
                 continue
-            warm = getattr(adapter, "warm", None)
-            if warm is not None:
-                await warm()
+            await adapter.warm()
 
     async def aclose(self) -> None:
         for provider in [*(a for _, a in self._adapters.values()), *self._retired]:
@@ -164,12 +162,13 @@ class RoutedProvider:
             async for event in events:
                 yield event
         finally:
-            close = getattr(events, "aclose", None)
-            if close is not None:
-                await close()
+            await events.aclose()
 
     async def list_models(self) -> list[ModelInfo]:
         return await (await self._router.adapter(self.name)).list_models()
+
+    async def warm(self) -> None:
+        await (await self._router.adapter(self.name)).warm()
 
     async def aclose(self) -> None:
         return None

@@ -64,7 +64,7 @@ class AnthropicAdapter:
             raise error from None  # the SDK's error may quote the key; see retry.retrying
 
     async def warm(self) -> None:
-        """Build the SDK client off the event loop (see OpenAIAdapter.warm)."""
+        """See ModelProvider.warm; `messages` is imported on first use, so touch it too."""
 
         def build() -> None:
             with contextlib.suppress(anthropic.AnthropicError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any, Literal, Protocol
 
 from msgspec import Struct
@@ -101,6 +101,10 @@ class ModelProvider(Protocol):
 
     name: str
 
-    def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]: ...
+    def stream(self, request: ModelRequest) -> AsyncGenerator[ModelEvent, None]: ...
     async def list_models(self) -> list[ModelInfo]: ...
+    async def warm(self) -> None:
+        """Do the slow one-time setup (SDK imports, TLS) now, off the event loop, so the
+        first turn does not stall the worker; a provider that cannot be built yet says so
+        when a turn uses it."""
     async def aclose(self) -> None: ...

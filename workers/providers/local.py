@@ -50,6 +50,11 @@ class LocalProvider:
     async def list_models(self) -> list[ModelInfo]:
         return await (await self._ready()).list_models()
 
+    async def warm(self) -> None:
+        # Its client is built with the server it may start on first use; a worker whose
+        # turns never ask for the local model should not start one.
+        return None
+
     async def aclose(self) -> None:
         async with self._lock:
             if self._adapter is not None:

@@ -56,15 +56,11 @@ class OpenAIAdapter:
             raise error from None  # the SDK's error may quote the key; see retry.retrying
 
     async def warm(self) -> None:
-        """Build the SDK client off the event loop (imports and TLS setup take ~0.1 s that
-        would otherwise stall every turn in the worker); a provider that cannot be built
-        yet says so when a turn uses it."""
+        """See ModelProvider.warm: building the client imports the SDK and sets up TLS,
+        ~0.1 s that would otherwise stall every turn of the worker."""
 
-        def build() -> None:
-            with contextlib.suppress(ModelError):
-                _ = self._sdk().chat.completions.with_streaming_response
-
-        await asyncio.to_thread(build)
+        with contextlib.suppress(ModelError):
+            await asyncio.to_thread(self._sdk)
 
     async def aclose(self) -> None:
         if self._client is not None:
