@@ -62,7 +62,7 @@ class StreamWriter:
             args: list[Any] = []
             for publisher, (first, payloads) in round_.turns.items():
                 keys += publisher.keys
-                args += [first, len(payloads), publisher.ttl_s, publisher.max_parts, *payloads]
+                args += publisher.script_args(first, payloads)
             try:
                 await self._script(keys=keys, args=args)
             except Exception as exc:  # never leave the rounds behind this one unsent

@@ -67,13 +67,17 @@ class TurnPublisher:
     def encode(part: dict[str, Any]) -> bytes:
         return _encoder.encode(part)
 
+    def script_args(self, first: int, payloads: list[bytes]) -> list[Any]:
+        """This turn's share of the publish script's ARGV (see _PUBLISH)."""
+        return [first, len(payloads), self.ttl_s, self.max_parts, *payloads]
+
     async def publish(self, *parts: dict[str, Any]) -> int:
         """Publish parts in order, now; returns the sequence number of the last one."""
         if not parts:
             return self.last_seq
         first = self.reserve(len(parts))
-        await self._script(keys=self.keys, args=[first, len(parts), self.ttl_s,
-                                                 self.max_parts, *map(self.encode, parts)])
+        await self._script(keys=self.keys,
+                           args=self.script_args(first, [self.encode(p) for p in parts]))
         return self.last_seq
 
 
