@@ -46,6 +46,7 @@ import httpx
 from bench.common import admin_postgres, free_port, server_summary
 from bench.turns_measure import (
     CpuMeter,
+    Load,
     MachineShare,
     PeakRss,
     listening_pid,
@@ -149,11 +150,16 @@ async def many_streams(bench: Bench, sizes: Sizes, results: Results) -> None:
         redis_pids = [redis_pid] if redis_pid else []
         cpu = CpuMeter()
         cpu.start([*[p.pid for p in stack.procs], model.proc.pid, *backends, *redis_pids])
-        common = {"processes": sizes.load_processes, "streams": sizes.load_streams,
-                  "rate": sizes.load_open_per_second, "tokens": sizes.load_tokens,
-                  "tokens_per_second": sizes.load_tokens_per_second}
-        pipeline = await run_load("pipeline", bench.folder, port=stack.port,
-                                  token=bench.token, **common)  # type: ignore[arg-type]
+
+        async def load(mode: str, streams: int) -> Load:
+            # Each client reads what its mode needs: the API's port and token, or the model.
+            return await run_load(
+                mode, bench.folder, processes=sizes.load_processes, streams=streams,
+                rate=sizes.load_open_per_second, tokens=sizes.load_tokens,
+                tokens_per_second=sizes.load_tokens_per_second, port=stack.port,
+                token=bench.token, base_url=model.openai_base_url)
+
+        pipeline = await load("pipeline", sizes.load_streams)
         backends |= await _backend_pids(bench)
         groups = {"web": [stack.web.pid], "workers": [w.pid for w in stack.workers],
                   "projector": [stack.projector.pid], "model": [model.proc.pid],
@@ -162,19 +168,14 @@ async def many_streams(bench: Bench, sizes: Sizes, results: Results) -> None:
         used["clients"] = pipeline.client_cpu_s
         await rss.stop()
         cpu.start([model.proc.pid])
-        direct = await run_load("direct", bench.folder, base_url=model.openai_base_url,
-                                **common)  # type: ignore[arg-type]
+        direct = await load("direct", sizes.load_streams)
         used_direct, _, _ = cpu.stop({"model": [model.proc.pid]})
         used_direct["clients"] = direct.client_cpu_s
         results.load = LoadResult(pipeline, direct, max(rss.hwm_mb(), rss.peak_mb), used,
                                   used_direct, wall, machine)
         for streams in sizes.capacity_streams:
             await asyncio.sleep(5)  # the projector and PostgreSQL catch up on the last load
-            step = CapacityStep(
-                await run_load("pipeline", bench.folder, port=stack.port, token=bench.token,
-                               **{**common, "streams": streams}),  # type: ignore[arg-type]
-                await run_load("direct", bench.folder, base_url=model.openai_base_url,
-                               **{**common, "streams": streams}))  # type: ignore[arg-type]
+            step = CapacityStep(await load("pipeline", streams), await load("direct", streams))
             results.capacity.append(step)
             if not step.met:
                 break
