@@ -90,7 +90,6 @@ class WorkerSettings:
     locals().update(worker_options(load_settings()))
 
 
-
 class TurnWorker(Worker):
     def __init__(self, *, idle_poll_s: float = 0.5, **options: Any) -> None:
         super().__init__(**{**options, "poll_delay": 0})
@@ -114,7 +113,7 @@ class TurnWorker(Worker):
                  if j.decode() not in self.tasks and self._elsewhere.get(j, 0.0) <= now]
         self._elsewhere = {j: at for j, at in self._elsewhere.items() if at > now}
         if len(fresh) > 1:
-            # One round trip says which are running elsewhere, instead of arq's three each.
+            # One round trip says which are running elsewhere, instead of a claim each.
             async with self.pool.pipeline(transaction=False) as pipe:
                 for job_id in fresh:
                     pipe.exists(in_progress_key_prefix + job_id.decode())
