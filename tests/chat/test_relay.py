@@ -52,6 +52,15 @@ async def _all(stream: AsyncIterator[bytes]) -> list[bytes]:
     return [f async for f in stream]
 
 
+def event_ids(got: list[bytes]) -> list[bytes]:
+    """Each frame's `id:` line (keep-alive comments left out)."""
+    return [f.split(b"\n")[0] for f in got if f != KEEP_ALIVE]
+
+
+def numbered(turn_id: str, count: int) -> list[bytes]:
+    return [f"id: {turn_id}:{n}".encode() for n in range(1, count + 1)]
+
+
 async def test_a_finished_turn_without_a_buffer_is_rebuilt_from_the_log_at_once(
     redis_hub: tuple[aioredis.Redis, PubSubHub], services: FoundServices,
 ) -> None:
@@ -77,8 +86,7 @@ async def test_a_just_posted_turn_skips_the_log_and_streams_what_is_published(
     await publisher.publish({"type": "start"}, {"type": "text-delta", "id": "t", "delta": "live"})
     await publish_terminal(publisher, [{"type": "finish"}], None)
     got = await reading
-    assert [f.split(b"\n")[0] for f in got] == [
-        f"id: {turn_id}:{n}".encode() for n in range(1, 5)]
+    assert event_ids(got) == numbered(turn_id, 4)
     assert b'"live"' in got[1] and got[-1].endswith(b"data: [DONE]\n\n")
     assert looked == []  # the buffer was there before the first recheck
 
@@ -109,9 +117,7 @@ async def test_a_silent_turn_gets_keep_alive_comments_and_then_its_parts(
     await publish_terminal(publisher, [{"type": "finish"}], None)
     got = await reading
     assert 2 <= got.count(KEEP_ALIVE) <= 4
-    parts = [f for f in got if f != KEEP_ALIVE]
-    assert [f.split(b"\n")[0] for f in parts] == [
-        f"id: {turn_id}:{n}".encode() for n in range(1, 4)]
+    assert event_ids(got) == numbered(turn_id, 3)
 
 
 async def test_only_listeners_that_ask_for_ticks_get_them(
