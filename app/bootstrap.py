@@ -8,16 +8,16 @@ import redis.asyncio as aioredis
 from arq.connections import ArqRedis
 from psycopg_pool import AsyncConnectionPool
 
-from app.accounts import AccountStore
+from app.adapters.accounts import AccountStore
+from app.adapters.provider_settings import ProviderSettingsStore
+from app.adapters.robots import RobotStore
+from app.adapters.server_secret import KeyCipher
+from app.adapters.streams.hub import PubSubHub
+from app.adapters.turn_queue import arq_pool
+from app.config.settings import Settings
 from app.domain.events import registry
 from app.eventstore import EventStore
-from app.handler import SessionHandler
-from app.provider_settings import ProviderSettingsStore
-from app.robots import RobotStore
-from app.server_secret import KeyCipher
-from app.settings import Settings
-from app.streams.hub import PubSubHub
-from app.turn_queue import arq_pool
+from app.services.handler import SessionHandler
 
 
 class Services:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import psycopg
 
-from app.embedded import postgres_answers
-from app.migrate import migrate_url
+from app.adapters.migrations import migrate_url
+from app.cli.embedded import postgres_answers
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
@@ -42,7 +42,7 @@ def admin_postgres(url: str | None) -> Iterator[str]:
     if url or chosen != LOCAL_POSTGRES or postgres_answers(chosen):
         yield chosen
         return
-    from app.embedded import EmbeddedPostgres  # only the fallback pays for pgserver
+    from app.cli.embedded import EmbeddedPostgres  # only the fallback pays for pgserver
 
     folder = Path(tempfile.mkdtemp(prefix="robots-bench-"))
     server = EmbeddedPostgres(folder / "pg")
@@ -119,12 +119,12 @@ def robots_command(*args: str) -> list[str]:
     script = Path(sys.executable).parent / "robots"
     if script.exists():
         return [str(script), *args]
-    return [sys.executable, "-m", "app.cli", *args]
+    return [sys.executable, "-m", "app.cli.main", *args]
 
 
 def env_without_robots_settings() -> dict[str, str]:
     """Our environment minus every robots setting: a child reads only what it is given."""
-    from app.settings import environment_variables  # here, like redis above
+    from app.config.settings import environment_variables  # here, like redis above
 
     ours = set(environment_variables().values())
     return {k: v for k, v in os.environ.items() if k not in ours}

@@ -32,8 +32,8 @@ from typing import Any, NamedTuple
 
 from psycopg_pool import AsyncConnectionPool
 
-from app.accounts import AccountStore, Role
-from app.migrate import migrate_url
+from app.adapters.accounts import AccountStore, Role
+from app.adapters.migrations import migrate_url
 from bench.common import (
     LOCAL_REDIS,
     CpuSample,

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from app.accounts import AccountStore, Role
+from app.adapters.accounts import AccountStore, Role
 from app.domain.events import (
     AssistantMessageCompleted,
     MessagePosted,

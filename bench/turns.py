@@ -4,7 +4,7 @@
 
 Everything runs as real processes on loopback, started here with their own environment:
 a scratch database (created, migrated by `robots migrate`, dropped at the end), a Redis
-prefix of its own, the fake model server (`python -m workers.local_model`, or
+prefix of its own, the fake model server (`python -m app.adapters.llm.local_model`, or
 `bench.turns_stamp`, the same app stamping each delta with its send time), `robots
 serve` (1 process), `robots worker` (1, or 2 for the load), `robots project`, and the load
 clients. Each pipeline figure sits beside its baseline from the same run: the same fake

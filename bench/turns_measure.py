@@ -22,13 +22,13 @@ from pathlib import Path
 import msgspec
 import psutil
 
+from app.adapters.llm.base import ModelRequest, PromptMessage, ProviderConfig
+from app.adapters.llm.events import ModelEvent, TextDelta
+from app.adapters.llm.openai_adapter import OpenAIAdapter
 from bench.common import percentile
 from bench.turns_load import MAX_TOKENS, SYSTEM, LoadReport
 from bench.turns_sse import Connection, chat_body, text_delta
 from bench.turns_stamp import parse_stamp
-from workers.providers.base import ModelRequest, PromptMessage, ProviderConfig
-from workers.providers.events import ModelEvent, TextDelta
-from workers.providers.openai_adapter import OpenAIAdapter
 
 
 def ms_since(start_ns: int, end_ns: int) -> float:
@@ -41,7 +41,7 @@ def q(values: Sequence[float]) -> tuple[float, float, float]:
 
 
 def sdk_client(base_url: str) -> OpenAIAdapter:
-    """The model as a worker reads it: workers.providers.openai_adapter, no retries."""
+    """The model as a worker reads it: app.adapters.llm.openai_adapter, no retries."""
     return OpenAIAdapter(ProviderConfig(name="bench", kind="openai-compatible",
                                         base_url=base_url, max_retries=0))
 

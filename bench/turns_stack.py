@@ -144,7 +144,7 @@ def redis_server() -> Iterator[str]:
     if redis_reachable():
         yield LOCAL_REDIS
         return
-    from app.embedded import EmbeddedRedis
+    from app.cli.embedded import EmbeddedRedis
 
     server = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="robots-bench-redis-")))
     try:
@@ -205,7 +205,7 @@ class ModelServer:
 
 async def start_model(bench: Bench, port: int, *, tokens: int, tokens_per_second: float = 0,
                       stamped: bool = False) -> ModelServer:
-    module = "bench.turns_stamp" if stamped else "workers.local_model"
+    module = "bench.turns_stamp" if stamped else "app.adapters.llm.local_model"
     argv = [sys.executable, "-m", module, "--port", str(port), "--tokens", str(tokens),
             "--tokens-per-second", str(tokens_per_second), "--ttft", "0"]
     proc = bench.spawn("model", argv, env_without_robots_settings())

@@ -2,7 +2,7 @@
 
     python -m bench.turns_stamp --port N --tokens N --tokens-per-second R
 
-The same app and options as `python -m workers.local_model`, with two differences:
+The same app and options as `python -m app.adapters.llm.local_model`, with two differences:
 
 - each streamed OpenAI chunk that carries text gets `@<CLOCK_MONOTONIC ns>;` in front of
   its content, taken the moment the chunk is handed to the server. A client on the same
@@ -21,9 +21,9 @@ import time
 
 import uvicorn
 
-from workers.local_model.app import LocalModelApp, Message, Receive, Scope, Send
-from workers.local_model.book import ScriptBook
-from workers.local_model.script import DEFAULT_TOKENS, Script
+from app.adapters.llm.local_model.app import LocalModelApp, Message, Receive, Scope, Send
+from app.adapters.llm.local_model.book import ScriptBook
+from app.adapters.llm.local_model.script import DEFAULT_TOKENS, Script
 
 _CONTENT = b'"content":"'
 

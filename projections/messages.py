@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from app.accounts import Account, Role
+from app.adapters.accounts import Account, Role
 from app.domain.events import AssistantMessageCompleted, MessagePosted, TurnRequested
 from app.eventstore import RecordedEvent
 from projections.base import Conn

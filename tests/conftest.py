@@ -10,9 +10,9 @@ import psycopg
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
+from app.adapters.migrations import migrate_url
 from app.domain.events import registry
 from app.eventstore import EventStore
-from app.migrate import migrate_url
 from tests.services import FoundServices, database_url
 
 

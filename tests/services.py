@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg
 
-from app.embedded import EmbeddedPostgres, EmbeddedRedis, postgres_answers
+from app.cli.embedded import EmbeddedPostgres, EmbeddedRedis, postgres_answers
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"

@@ -6,12 +6,12 @@ import os
 import socket
 import uuid
 
+from app.adapters.llm.router import ModelRouter
 from app.bootstrap import Services
-from app.settings import Settings
-from workers.cancels import CancelWatcher
-from workers.leases import LeaseKeeper
-from workers.models import ModelRouter
-from workers.stream_writer import StreamWriter
+from app.config.settings import Settings
+from workers.turns.cancels import CancelWatcher
+from workers.turns.leases import LeaseKeeper
+from workers.turns.stream_writer import StreamWriter
 
 
 class WorkerDeps:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from app.adapters.metrics import SWEPT
+from app.adapters.turn_queue import enqueue_turn
 from app.domain import decisions
-from app.handler import no_result
-from app.metrics import SWEPT
-from app.turn_queue import enqueue_turn
+from app.services.handler import no_result
 from projections.turns import TurnRow, open_turns
 from workers.deps import WorkerDeps
-from workers.turn_runner import TurnRun
+from workers.turns.run import TurnRun
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ hundreds of turns run. arq polls its queue on a fixed delay, and every poll re-e
 each queued job that is still running (three Redis round trips apiece), its own included.
 Polling every few milliseconds for a low time to first token would keep a busy worker
 doing little else. Instead the API publishes a wake-up with each enqueue
-(app.turn_queue), the worker polls on that or every `idle_poll_s` (a missed wake-up
+(app.adapters.turn_queue), the worker polls on that or every `idle_poll_s` (a missed wake-up
 costs at most that), and a poll skips the jobs it already knows to be running. A job is
 claimed by one script (one round trip) with arq's semantics and keys, so this leans on
 arq's internals: pyproject pins the arq release it was checked against."""
@@ -25,12 +25,12 @@ from arq.utils import timestamp_ms
 from prometheus_client import start_http_server
 from redis.exceptions import RedisError
 
-from app.settings import Settings, load_settings
-from app.streams.keys import arq_queue
-from app.turn_queue import RUN_TURN, wake_channel
+from app.adapters.streams.keys import arq_queue
+from app.adapters.turn_queue import RUN_TURN, wake_channel
+from app.config.settings import Settings, load_settings
 from workers.deps import WorkerDeps
 from workers.sweeper import sweep_turns
-from workers.turn_runner import run_turn
+from workers.turns.run import run_turn
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from litestar import Controller, Request, get, patch
 from litestar.datastructures import State
 from litestar.params import JSONBody
 
-from app.accounts import Account, Permission
+from app.adapters.accounts import Account, Permission
 from app.bootstrap import Services
 
 

@@ -23,7 +23,7 @@ from app.api.robots import RobotsController
 from app.api.session_detail import SessionDetailController
 from app.api.sessions import JulepSessionsController, SessionsController
 from app.bootstrap import Services
-from app.settings import Settings
+from app.config.settings import Settings
 
 # Route templates as labels, not raw paths: session ids would explode the label set.
 _PROMETHEUS = PrometheusConfig(app_name="robots", prefix="robots", group_path=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Litestar
 
 from app.api.app import create_app
-from app.settings import load_settings
+from app.config.settings import load_settings
 
 
 def app_from_env() -> Litestar:

@@ -10,7 +10,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from app.accounts import Account, Permission
+from app.adapters.accounts import Account, Permission
 from app.bootstrap import Services
 
 SESSION_COOKIE = "storyden-session"

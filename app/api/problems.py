@@ -11,7 +11,7 @@ import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 
-from app.accounts import HandleTaken
+from app.adapters.accounts import HandleTaken
 from app.eventstore import ConcurrencyError
 
 log = logging.getLogger(__name__)

@@ -11,15 +11,15 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from app.accounts import Account, Permission, profiles
+from app.adapters.accounts import Account, Permission, profiles
+from app.adapters.robots import Robot, RobotNameTaken
 from app.api.auth import requires
 from app.api.paging import page_numbers, parse_page
 from app.api.problems import ProblemError
 from app.api.profiles import ProfileReference, profile_reference
 from app.bootstrap import Services
-from app.model_refs import InvalidModelRef, parse_model_ref
-from app.robots import Robot, RobotNameTaken
-from app.tool_catalog import TOOL_IDS, TOOLS, ToolInfo
+from app.domain.model_refs import InvalidModelRef, parse_model_ref
+from app.domain.tools import TOOL_IDS, TOOLS, ToolInfo
 
 PAGE_SIZE = 20
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]

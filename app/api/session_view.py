@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 from psycopg_pool import AsyncConnectionPool
 
-from app.accounts import profiles
+from app.adapters.accounts import profiles
 from app.api.profiles import ProfileReference, profile_reference
 from app.domain.events import (
     AssistantMessageCompleted,

@@ -13,7 +13,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, QueryParameter
 
-from app.accounts import Account, Permission
+from app.adapters.accounts import Account, Permission
 from app.api.auth import requires
 from app.api.chat import ChatRequest, TurnAccepted, start_in_background
 from app.api.paging import page_numbers, parse_page

@@ -13,10 +13,10 @@ from typing import Any
 import msgspec
 import psycopg
 
-from app.accounts import Role
+from app.adapters.accounts import Role
+from app.adapters.llm.local_model import LocalModelServer
 from app.bootstrap import Services
-from app.settings import Settings
-from workers.local_model import LocalModelServer
+from app.config.settings import Settings
 
 SECRET = "test-server-secret-" + "x" * 24
 

@@ -21,9 +21,9 @@ from app.domain.events import (
     session_stream,
 )
 from app.eventstore import AppendResult, Event, EventStore
+from app.readmodels.waiting import wait_for
 from projections import all_projections
 from projections.runner import ProjectionRunner
-from projections.waiting import wait_for
 
 
 @contextlib.asynccontextmanager

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.accounts import AccountStore, Role, hash_token
+from app.adapters.accounts import AccountStore, Role, hash_token
 from app.api.auth import SESSION_COOKIE
 from app.bootstrap import Services
 from tests.api.conftest import bearer

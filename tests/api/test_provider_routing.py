@@ -9,15 +9,15 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from app.adapters.llm import Finished, ModelError, ModelProvider, ModelRequest, PromptMessage
+from app.adapters.llm.local_model import LocalModelServer, ReceivedRequest
+from app.adapters.llm.openai_adapter import OpenAIAdapter
+from app.adapters.llm.router import ModelRouter
 from app.api.app import create_app
 from app.bootstrap import Services
-from app.settings import Settings
+from app.config.settings import Settings
 from tests.api.conftest import bearer
 from tests.api.providers_support import aimed_at, model_server_in_thread, tokens
-from workers.local_model import LocalModelServer, ReceivedRequest
-from workers.models import ModelRouter
-from workers.providers import Finished, ModelError, ModelProvider, ModelRequest, PromptMessage
-from workers.providers.openai_adapter import OpenAIAdapter
 
 Client = AsyncTestClient[Litestar]
 REQUEST = ModelRequest(model="echo", system="", messages=[PromptMessage("user", "hello")])

@@ -13,9 +13,10 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from app.adapters.llm.local_model import DEFAULT_MODEL, LocalModelServer
+from app.adapters.server_secret import KeyCipher
 from app.api.app import create_app
-from app.server_secret import KeyCipher
-from app.settings import Settings
+from app.config.settings import Settings
 from tests.api.conftest import bearer
 from tests.api.providers_support import (
     aimed_at,
@@ -23,7 +24,6 @@ from tests.api.providers_support import (
     stored_token,
     tokens,
 )
-from workers.local_model import DEFAULT_MODEL, LocalModelServer
 
 Client = AsyncTestClient[Litestar]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from app.robots import DEFAULT_ROBOT_ID
+from app.adapters.robots import DEFAULT_ROBOT_ID
 from tests.api.conftest import bearer
 
 Client = AsyncTestClient  # type: ignore[type-arg]
@@ -119,7 +119,7 @@ async def test_pagination_boundaries(fresh_client: Client, fresh_admin_token: st
 
 
 async def test_every_change_is_recorded(client: Client, admin_token: str) -> None:
-    from app.robots import RobotStore
+    from app.adapters.robots import RobotStore
 
     robot = (await client.post("/robots", headers=bearer(admin_token), json=robot_body())).json()
     await client.patch(f"/robots/{robot['id']}", headers=bearer(admin_token),

@@ -11,9 +11,9 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.accounts import Account, Role
+from app.adapters.accounts import Account, Role
 from app.bootstrap import Services
-from app.settings import Settings
+from app.config.settings import Settings
 from projections.session_listing import ListQuery, list_sessions
 from tests.api import reference
 from tests.api.conftest import bearer

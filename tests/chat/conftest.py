@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from app.settings import Settings
+from app.config.settings import Settings
 from tests.chat.stack import Stack, running_stack
 from tests.services import FoundServices
 

@@ -6,10 +6,10 @@ import asyncio
 import uuid
 from typing import Any
 
+from app.adapters.llm.local_model import Script
 from app.domain.events import session_stream
 from tests.chat.sse import chat_body
 from tests.chat.stack import Stack
-from workers.local_model import Script
 
 
 async def robot_with_script(stack: Stack, script: Script) -> str:

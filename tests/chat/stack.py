@@ -13,13 +13,13 @@ import httpx
 import msgspec
 import uvicorn
 
-from app.accounts import Role
+from app.adapters.accounts import Role
+from app.adapters.llm.local_model import LocalModelServer
 from app.api.app import create_app
 from app.bootstrap import Services
-from app.settings import Settings
+from app.config.settings import Settings
 from projections import all_projections
 from projections.runner import ProjectionRunner
-from workers.local_model import LocalModelServer
 from workers.worker import create_worker
 
 
@@ -121,7 +121,7 @@ def worker_environment(settings: Settings) -> dict[str, str]:
     """The environment a `robots worker` process needs to join this stack."""
     import os
 
-    from app.settings import environment_variables
+    from app.config.settings import environment_variables
 
     env = {k: v for k, v in os.environ.items() if k not in environment_variables().values()}
     for field, var in environment_variables().items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from app.adapters.llm.local_model import Script
 from tests.chat.helpers import (
     event_types,
     messages,
@@ -14,7 +15,6 @@ from tests.chat.helpers import (
 )
 from tests.chat.sse import chat_body, frames, read_all, text_of
 from tests.chat.stack import Stack
-from workers.local_model import Script
 
 SLOW = Script(text=" ".join(f"word{i}" for i in range(60)), tokens_per_second=40)
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
-from workers.leases import LeaseKeeper
+from workers.turns.leases import LeaseKeeper
 
 
 @pytest.fixture

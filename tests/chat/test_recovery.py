@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from app.settings import Settings
-from app.streams.keys import arq_queue, buffer_key
+from app.adapters.llm.local_model import Script
+from app.adapters.streams.keys import arq_queue, buffer_key
+from app.config.settings import Settings
 from tests.chat.helpers import (
     event_types,
     robot_with_script,
@@ -24,7 +25,6 @@ from tests.chat.helpers import (
 from tests.chat.sse import read_all, text_of
 from tests.chat.stack import Stack, running_stack, worker_environment
 from tests.services import FoundServices
-from workers.local_model import Script
 
 SLOW = Script(text=" ".join(f"w{i}" for i in range(40)), tokens_per_second=20)
 
@@ -53,7 +53,7 @@ async def test_a_worker_killed_mid_turn_is_retried_and_ends_with_one_answer(
     stack = bare_stack
     robot = await robot_with_script(stack, SLOW)
     doomed = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.cli", "worker", env=worker_environment(stack.settings),
+        sys.executable, "-m", "app.cli.main", "worker", env=worker_environment(stack.settings),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         session, turn_id = await start_unwatched(stack, robot)

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from app.streams.hub import TICK, PubSubHub
-from app.streams.publisher import TurnPublisher, publish_terminal
-from app.streams.relay import TurnRelay
-from app.streams.sse import KEEP_ALIVE
+from app.adapters.streams.hub import TICK, PubSubHub
+from app.adapters.streams.publisher import TurnPublisher, publish_terminal
+from app.adapters.streams.relay import TurnRelay
+from app.adapters.streams.sse import KEEP_ALIVE
 from tests.services import FoundServices
 
 FROM_LOG = [{"type": "start"}, {"type": "text-start", "id": "t"},

@@ -3,10 +3,10 @@ their names on what they said."""
 
 from __future__ import annotations
 
+from app.adapters.llm.local_model import Script
 from tests.chat.helpers import new_id, robot_with_script
 from tests.chat.sse import chat_body, read_all, text_of
 from tests.chat.stack import Stack
-from workers.local_model import Script
 
 
 async def chat(stack: Stack, session: str, text: str, robot: str | None = None) -> str:

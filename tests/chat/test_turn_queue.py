@@ -10,7 +10,7 @@ import pytest
 from arq.connections import ArqRedis
 from arq.jobs import Job, JobStatus
 
-from app.turn_queue import RUN_TURN, arq_pool, enqueue_turn, wake_channel
+from app.adapters.turn_queue import RUN_TURN, arq_pool, enqueue_turn, wake_channel
 from tests.services import FoundServices
 
 

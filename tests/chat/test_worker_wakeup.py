@@ -12,9 +12,10 @@ import msgspec
 import pytest
 from arq import func
 
-from app.settings import Settings
-from app.streams.keys import buffer_key
-from app.turn_queue import RUN_TURN, arq_pool, enqueue_turn
+from app.adapters.llm.local_model import Script
+from app.adapters.streams.keys import buffer_key
+from app.adapters.turn_queue import RUN_TURN, arq_pool, enqueue_turn
+from app.config.settings import Settings
 from tests.chat.helpers import (
     event_types,
     new_id,
@@ -26,8 +27,7 @@ from tests.chat.sse import chat_body, read_all, text_of
 from tests.chat.stack import Stack, running_stack
 from tests.services import FoundServices
 from workers.deps import WorkerDeps
-from workers.local_model import Script
-from workers.turn_runner import TurnRun
+from workers.turns.run import TurnRun
 from workers.worker import create_worker
 
 # Far longer than any test waits: a turn that runs at all was started by the wake-up.

@@ -23,11 +23,11 @@ from typing import Any
 
 import pytest
 
-from app.settings import Settings
+from app.adapters.llm.local_model import Script
+from app.config.settings import Settings
 from tests.chat.helpers import messages, new_id, robot_with_script
 from tests.chat.stack import Stack, running_stack
 from tests.services import FoundServices
-from workers.local_model import Script
 
 PROJECT = Path(__file__).parent / "ai_sdk"
 SCRIPT = PROJECT / "chat-client.mjs"

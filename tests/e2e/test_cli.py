@@ -6,14 +6,14 @@ import asyncio
 import os
 import sys
 
-from app.settings import environment_variables
+from app.config.settings import environment_variables
 
 
 async def robots(*args: str, database_url: str) -> tuple[int, str]:
     env = {k: v for k, v in os.environ.items() if k not in environment_variables().values()}
     env["DATABASE_URL"] = database_url
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.cli", *args, env=env,
+        sys.executable, "-m", "app.cli.main", *args, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await process.communicate()
     assert process.returncode is not None

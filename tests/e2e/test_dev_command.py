@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 
-from app.settings import environment_variables
+from app.adapters.llm.local_model import default_reply
+from app.config.settings import environment_variables
 from tests.chat.sse import chat_body, read_all, text_of
 from tests.chat.stack import free_port
-from workers.local_model import default_reply
 
 
 async def test_dev_starts_on_embedded_servers_chats_offline_and_stops_cleanly(
@@ -25,7 +25,7 @@ async def test_dev_starts_on_embedded_servers_chats_offline_and_stops_cleanly(
     env.update({"ROBOTS_DATA_DIR": str(tmp_path / "data"), "PORT": str(port),
                 "PYTHONUNBUFFERED": "1"})
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.cli", "dev", env=env, cwd=tmp_path,
+        sys.executable, "-m", "app.cli.main", "dev", env=env, cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     output: list[str] = []
     try:

@@ -16,9 +16,9 @@ from app.domain.events import (
     SessionStarted,
 )
 from app.eventstore import EventStore
+from app.readmodels.waiting import wait_for
 from projections.rebuild import rebuild
 from projections.sessions import SessionsProjection
-from projections.waiting import wait_for
 from tests.projections.sessions_support import counts_table, recounted
 from tests.projections.test_runner import make_runner, running
 

@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from app.adapters.migrations import migration_files
 from app.domain.events import (
     MessagePosted,
     SessionDeleted,
@@ -17,7 +18,6 @@ from app.domain.events import (
     SessionStarted,
 )
 from app.eventstore import EventStore
-from app.migrate import migration_files
 from projections.session_counts import count_filter
 from tests.projections.sessions_support import Log, apply, counts_table, recounted
 from tests.services import FoundServices, database_url

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from workers.local_model import LocalModelServer
-from workers.providers import Backoff, ModelProvider, ProviderConfig, build_provider
+from app.adapters.llm import Backoff, ModelProvider, ProviderConfig, build_provider
+from app.adapters.llm.local_model import LocalModelServer
 
 # Real waits are 0.5 s and up; these keep the retry tests fast while still exercising them.
 TINY_BACKOFF = Backoff(initial_s=0.001, max_s=0.004, max_retry_after_s=2.0)

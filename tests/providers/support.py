@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
-from workers.providers import (
+from app.adapters.llm import (
     ModelError,
     ModelEvent,
     ModelProvider,

@@ -7,10 +7,10 @@ import traceback
 
 import pytest
 
+from app.adapters.llm import Backoff, Finished, ModelError, TextDelta, build_provider
+from app.adapters.llm.local_model import LocalModelServer, Script
 from tests.providers.conftest import TINY_BACKOFF, MakeProvider, config_for
 from tests.providers.support import collect, collect_until_error, request_for, text_of
-from workers.local_model import LocalModelServer, Script
-from workers.providers import Backoff, Finished, ModelError, TextDelta, build_provider
 
 
 async def test_rate_limit_is_retried_after_the_servers_wait(

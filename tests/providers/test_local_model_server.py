@@ -9,10 +9,10 @@ import anthropic
 import httpx
 import openai
 
+from app.adapters.llm import TextDelta, build_provider
+from app.adapters.llm.local_model import LocalModelServer, Script, default_reply
 from tests.providers.conftest import MakeProvider, config_for
 from tests.providers.support import collect, request_for, text_of
-from workers.local_model import LocalModelServer, Script, default_reply
-from workers.providers import TextDelta, build_provider
 
 
 async def test_non_stream_answers_parse_in_both_sdks(server: LocalModelServer) -> None:

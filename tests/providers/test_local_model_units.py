@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-from workers.local_model import Script, ScriptedToolCall, default_reply, split_tokens
-from workers.local_model.anthropic_wire import AnthropicWire
-from workers.local_model.book import ScriptBook
-from workers.local_model.openai_wire import OpenAIWire
-from workers.local_model.script import Prompt, plan_reply, split_pieces
-from workers.local_model.wire import BadRequest, WireRequest
+from app.adapters.llm.local_model import Script, ScriptedToolCall, default_reply, split_tokens
+from app.adapters.llm.local_model.anthropic_wire import AnthropicWire
+from app.adapters.llm.local_model.book import ScriptBook
+from app.adapters.llm.local_model.openai_wire import OpenAIWire
+from app.adapters.llm.local_model.script import Prompt, plan_reply, split_pieces
+from app.adapters.llm.local_model.wire import BadRequest, WireRequest
 
 
 @pytest.mark.parametrize("text", ["", "one", " lead and trail  ", "a\nb\t c", "   "])

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from tests.providers.support import collect, of_type, request_for, text_of
-from workers.local_model import LocalModelServer, Script, default_reply
-from workers.providers import (
+from app.adapters.llm import (
     LOCAL_MODEL,
     Finished,
     LocalProvider,
@@ -14,6 +12,8 @@ from workers.providers import (
     UsageReported,
     build_provider,
 )
+from app.adapters.llm.local_model import LocalModelServer, Script, default_reply
+from tests.providers.support import collect, of_type, request_for, text_of
 
 
 async def test_local_streams_the_default_reply_the_same_way_twice() -> None:

@@ -6,11 +6,11 @@ import msgspec
 import openai
 import pytest
 
-from workers.providers.base import ProviderConfig
-from workers.providers.events import ReasoningDelta, TextDelta, ToolCallDelta, ToolCallStarted
-from workers.providers.openai_adapter import OpenAIAdapter
-from workers.providers.openai_chunks import ChunkDecoder, decode_chunk
-from workers.providers.sse_events import SSEParser
+from app.adapters.llm.base import ProviderConfig
+from app.adapters.llm.events import ReasoningDelta, TextDelta, ToolCallDelta, ToolCallStarted
+from app.adapters.llm.openai_adapter import OpenAIAdapter
+from app.adapters.llm.openai_chunks import ChunkDecoder, decode_chunk
+from app.adapters.llm.sse_events import SSEParser
 
 STREAM = (b'data: {"choices":[{"delta":{"content":"Hel"}}]}\n\n'
           b': a comment\r\n'

@@ -8,11 +8,11 @@ from email.utils import formatdate
 
 import pytest
 
-from workers.providers import ModelError
-from workers.providers.anthropic_adapter import EventDecoder
-from workers.providers.errors import error_detail, redact, status_error
-from workers.providers.openai_chunks import ChunkDecoder
-from workers.providers.retry import Backoff, parse_retry_after
+from app.adapters.llm import ModelError
+from app.adapters.llm.anthropic_adapter import EventDecoder
+from app.adapters.llm.errors import error_detail, redact, status_error
+from app.adapters.llm.openai_chunks import ChunkDecoder
+from app.adapters.llm.retry import Backoff, parse_retry_after
 
 
 def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:

@@ -5,17 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from tests.providers.conftest import MakeProvider
-from tests.providers.support import (
-    MODEL_OF,
-    collect,
-    of_type,
-    reasoning_of,
-    request_for,
-    text_of,
-)
-from workers.local_model import LocalModelServer, Script, ScriptedToolCall, default_reply
-from workers.providers import (
+from app.adapters.llm import (
     Finished,
     ReasoningDelta,
     TextDelta,
@@ -24,6 +14,16 @@ from workers.providers import (
     ToolCallStarted,
     ToolSpec,
     UsageReported,
+)
+from app.adapters.llm.local_model import LocalModelServer, Script, ScriptedToolCall, default_reply
+from tests.providers.conftest import MakeProvider
+from tests.providers.support import (
+    MODEL_OF,
+    collect,
+    of_type,
+    reasoning_of,
+    request_for,
+    text_of,
 )
 
 SEARCH = ToolSpec(name="search", description="Search the team wiki.",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import redis
 
-from app.embedded import EmbeddedRedis
+from app.cli.embedded import EmbeddedRedis
 
 
 def test_embedded_redis_stops_cleanly_and_keeps_its_data(tmp_path: Path) -> None:

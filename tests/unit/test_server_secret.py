@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from app.server_secret import (
+from app.adapters.server_secret import (
     SECRET_FILE,
     KeyCipher,
     UndecryptableKey,
@@ -16,7 +16,7 @@ from app.server_secret import (
     derive_fernet_key,
     server_secret,
 )
-from app.settings import Settings
+from app.config.settings import Settings
 
 
 def test_without_a_secret_one_is_generated_once_private_and_reused(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import environment_variables, load_settings
+from app.config.settings import environment_variables, load_settings
 
 
 def test_every_setting_reads_its_environment_variable() -> None:

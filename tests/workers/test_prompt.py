@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from app.adapters.robots import Robot
 from app.domain.events import MessagePosted, SessionSettingsChanged, SessionStarted, TurnRequested
 from app.domain.session import fold
-from app.robots import Robot
-from workers.prompt import PromptError, build_request
+from workers.turns.prompt import PromptError, build_request
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 ROBOT = Robot(id=uuid.uuid4(), name="Mod", description="moderates", playbook="Be fair.",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.streams.replay import stream_from_message
+from app.adapters.streams.replay import stream_from_message
 
 
 def test_a_completed_turn_replays_whole_parts_then_finishes() -> None:

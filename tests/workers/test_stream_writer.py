@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from app.streams.publisher import TurnPublisher
+from app.adapters.streams.publisher import TurnPublisher
 from tests.services import FoundServices
-from workers.stream_writer import StreamWriter
+from workers.turns.stream_writer import StreamWriter
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ async def test_a_redis_that_is_gone_is_logged_and_never_hangs_a_turn(
     gone = aioredis.Redis(host="127.0.0.1", port=9, socket_connect_timeout=0.5)
     writer = StreamWriter(gone)
     turn = publisher(gone, services)
-    with caplog.at_level(logging.WARNING, logger="workers.stream_writer"):
+    with caplog.at_level(logging.WARNING, logger="workers.turns.stream_writer"):
         writer.send(turn, {"type": "start"})
         await writer.flush(turn)
     await gone.aclose()

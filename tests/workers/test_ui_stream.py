@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workers.providers.events import (
+from app.adapters.llm.events import (
     Finished,
     ReasoningDelta,
     TextDelta,
@@ -11,7 +11,7 @@ from workers.providers.events import (
     ToolCallStarted,
     UsageReported,
 )
-from workers.ui_stream import UIStreamEncoder
+from workers.turns.ui_stream import UIStreamEncoder
 
 
 def test_text_and_reasoning_open_and_close_parts_in_order() -> None:

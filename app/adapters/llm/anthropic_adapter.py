@@ -1,0 +1,194 @@
+"""Anthropic's Messages API through `anthropic.AsyncAnthropic`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator
+
+import anthropic
+import httpx2
+from anthropic.types import (
+    AssistantMessageParam,
+    InputJSONDelta,
+    MessageParam,
+    RawContentBlockDelta,
+    RawMessageStreamEvent,
+    ThinkingDelta,
+    ToolParam,
+    UserMessageParam,
+)
+from anthropic.types import TextDelta as AnthropicTextDelta
+
+from app.adapters.llm.base import ModelError, ModelInfo, ModelRequest, ProviderConfig
+from app.adapters.llm.errors import connection_error, redact, status_error
+from app.adapters.llm.events import (
+    Finished,
+    ModelEvent,
+    ReasoningDelta,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallEnded,
+    ToolCallStarted,
+    UsageReported,
+)
+from app.adapters.llm.retry import Backoff, retrying
+
+STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
+                "model_context_window_exceeded": "length", "tool_use": "tool-calls",
+                "refusal": "content-filter", "pause_turn": "other"}
+
+
+class AnthropicAdapter:
+    """A provider of kind `anthropic`. With no `api_key` the SDK reads `ANTHROPIC_API_KEY`."""
+
+    def __init__(self, config: ProviderConfig, *, backoff: Backoff | None = None) -> None:
+        self.name = config.name
+        self._config = config
+        self._backoff = backoff or Backoff()
+        self._client: anthropic.AsyncAnthropic | None = None
+
+    def stream(self, request: ModelRequest) -> AsyncGenerator[ModelEvent, None]:
+        return retrying(lambda: self._attempt(request), self._classify,
+                        max_retries=self._config.max_retries, backoff=self._backoff)
+
+    async def list_models(self) -> list[ModelInfo]:
+        try:
+            page = self._sdk().models.list()
+            return [ModelInfo(id=m.id, name=m.display_name, provider=self.name)
+                    async for m in page]
+        except Exception as exc:
+            error = self._classify(exc)
+            if error is None or error is exc:
+                raise
+            raise error from None  # the SDK's error may quote the key; see retry.retrying
+
+    async def warm(self) -> None:
+        """See ModelProvider.warm; `messages` is imported on first use, so touch it too."""
+
+        def build() -> None:
+            with contextlib.suppress(anthropic.AnthropicError):
+                _ = self._sdk().messages
+
+        await asyncio.to_thread(build)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    async def _attempt(self, request: ModelRequest) -> AsyncGenerator[ModelEvent, None]:
+        tools = [ToolParam(name=t.name, description=t.description, input_schema=t.input_schema)
+                 for t in request.tools]
+        messages: list[MessageParam] = [
+            UserMessageParam(role="user", content=m.text) if m.role == "user"
+            else AssistantMessageParam(role="assistant", content=m.text)
+            for m in request.messages
+        ]
+        stream = await self._sdk().messages.create(
+            model=request.model,
+            max_tokens=request.max_tokens,
+            system=request.system or anthropic.omit,
+            messages=messages,
+            tools=tools or anthropic.omit,
+            stream=True,
+        )
+        decoder = EventDecoder(self.name)
+        async with stream:
+            async for event in stream:
+                for model_event in decoder.feed(event):
+                    yield model_event
+        for model_event in decoder.finish():
+            yield model_event
+
+    def _sdk(self) -> anthropic.AsyncAnthropic:
+        if self._client is None:
+            self._client = anthropic.AsyncAnthropic(
+                api_key=self._config.api_key, base_url=self._config.base_url,
+                max_retries=0,  # ours are the only retries: only before the first event
+                timeout=self._config.timeout_s,
+                # The same transport as OpenAIAdapter's, for the same reason.
+                http_client=anthropic.DefaultAioHttpClient(),
+            )
+        return self._client
+
+    def _base_url(self) -> str | None:
+        return str(self._client.base_url) if self._client is not None else None
+
+    def _classify(self, exc: Exception) -> ModelError | None:
+        key = self._config.api_key
+        timeout_s = self._config.timeout_s
+        if isinstance(exc, ModelError):
+            return exc
+        if isinstance(exc, anthropic.APIStatusError):
+            return status_error(self.name, exc.status_code, exc.body, exc.message,
+                                exc.response.headers, key)
+        # The SDK does not wrap its transport's errors mid-stream.
+        if isinstance(exc, anthropic.APIConnectionError | httpx2.TransportError):
+            return connection_error(self.name, exc, timeout_s=timeout_s, secret=key,
+                                    base_url=self._base_url())
+        if isinstance(exc, anthropic.AnthropicError):
+            return ModelError(f"model provider '{self.name}' failed: {redact(str(exc), key)}")
+        if isinstance(exc, TypeError) and "authentication" in str(exc).lower():
+            # The SDK raises TypeError when it finds no API key anywhere.
+            return ModelError(f"model provider '{self.name}' has no API key: set one on the "
+                              "provider or ANTHROPIC_API_KEY")
+        return None
+
+
+class EventDecoder:
+    """Turns Anthropic stream events into model events.
+
+    Usage comes from `message_start` (input) and `message_delta` (cumulative totals);
+    usage and `Finished` come out of `finish()`, which insists on a `message_stop`.
+    """
+
+    def __init__(self, provider: str) -> None:
+        self._provider = provider
+        self._calls: dict[int, tuple[str, str, list[str]]] = {}  # index -> id, name, pieces
+        self._input_tokens = 0
+        self._output_tokens = 0
+        self._stop_reason: str | None = None
+        self._stopped = False
+
+    def feed(self, event: RawMessageStreamEvent) -> list[ModelEvent]:
+        if event.type == "message_start":
+            self._input_tokens = event.message.usage.input_tokens
+            self._output_tokens = event.message.usage.output_tokens
+        elif event.type == "content_block_start":
+            block = event.content_block
+            if block.type == "tool_use":
+                self._calls[event.index] = (block.id, block.name, [])
+                return [ToolCallStarted(block.id, block.name)]
+        elif event.type == "content_block_delta":
+            return self._delta(event.index, event.delta)
+        elif event.type == "content_block_stop" and event.index in self._calls:
+            call_id, name, pieces = self._calls.pop(event.index)
+            return [ToolCallEnded(call_id, name, "".join(pieces) or "{}")]
+        elif event.type == "message_delta":
+            self._stop_reason = event.delta.stop_reason
+            self._output_tokens = event.usage.output_tokens
+            if event.usage.input_tokens is not None:
+                self._input_tokens = event.usage.input_tokens
+        elif event.type == "message_stop":
+            self._stopped = True
+        return []
+
+    def finish(self) -> list[ModelEvent]:
+        """The closing events; `ModelError` if the stream ended before `message_stop`."""
+        if not self._stopped:
+            raise ModelError(f"model provider '{self._provider}' ended the stream before the "
+                             "answer was finished", retryable=True)
+        reason = STOP_REASONS.get(self._stop_reason or "", "other")
+        return [UsageReported(self._input_tokens, self._output_tokens), Finished(reason)]
+
+    def _delta(self, index: int, delta: RawContentBlockDelta) -> list[ModelEvent]:
+        if isinstance(delta, AnthropicTextDelta):
+            return [TextDelta(delta.text)]
+        if isinstance(delta, ThinkingDelta):
+            return [ReasoningDelta(delta.thinking)]
+        if isinstance(delta, InputJSONDelta) and delta.partial_json and index in self._calls:
+            call_id, _, pieces = self._calls[index]
+            pieces.append(delta.partial_json)
+            return [ToolCallDelta(call_id, delta.partial_json)]
+        return []  # signature and citation deltas carry nothing we stream

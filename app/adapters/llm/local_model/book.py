@@ -1,0 +1,58 @@
+"""Which script answers the next request: queued scripts, then the model's, then the default."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from app.adapters.llm.local_model.script import Script, preset_for_model
+
+
+class ScriptBook:
+    """Chooses a script per request and keeps the rate-limit counters.
+
+    Order: the head of the FIFO queue (one per request), then a script set for the model
+    name, then a preset for the model name, then the default. A script with
+    `rate_limit=K` answers its first K requests with 429; a queued one stays at the head of
+    the queue until it has done so, then answers once and leaves.
+    """
+
+    def __init__(self, default: Script | None = None) -> None:
+        self.default = default or Script()
+        self.by_model: dict[str, Script] = {}
+        self._queue: deque[Script] = deque()
+        self._limited: dict[int, int] = {}  # id(script) -> 429s already sent
+
+    def enqueue(self, *scripts: Script) -> None:
+        """Answer the next requests with these scripts, one per request, in order."""
+        self._queue.extend(scripts)
+
+    def set_default(self, script: Script) -> None:
+        self.default = script
+        self._limited.clear()
+
+    def reset(self) -> None:
+        """Forget queued and per-model scripts and counters; back to the plain default."""
+        self.default = Script()
+        self.by_model.clear()
+        self._queue.clear()
+        self._limited.clear()
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    def take(self, model: str) -> tuple[Script, bool]:
+        """The script for the next request, and whether to answer it with a 429."""
+        script = self._queue[0] if self._queue else self._standing(model)
+        sent = self._limited.get(id(script), 0)
+        if sent < script.rate_limit:
+            self._limited[id(script)] = sent + 1
+            return script, True
+        if self._queue and self._queue[0] is script:
+            self._queue.popleft()
+            # Its id may be reused by a later object once it is gone.
+            self._limited.pop(id(script), None)
+        return script, False
+
+    def _standing(self, model: str) -> Script:
+        return self.by_model.get(model) or preset_for_model(model) or self.default
