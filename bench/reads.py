@@ -32,8 +32,9 @@ from typing import Any, NamedTuple
 
 from psycopg_pool import AsyncConnectionPool
 
-from app.adapters.accounts import AccountStore, Role
+from app.adapters.accounts import AccountStore
 from app.adapters.migrations import migrate_url
+from app.domain.accounts import Role
 from bench.common import (
     LOCAL_REDIS,
     CpuSample,

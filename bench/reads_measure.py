@@ -28,10 +28,10 @@ from psycopg.abc import Params
 from psycopg_pool import AsyncConnectionPool
 
 from app.api.session_view import from_read_model
+from app.readmodels.messages import page_messages
+from app.readmodels.session_listing import ListQuery, list_sessions
+from app.readmodels.sessions import get_session
 from bench.common import CpuSample, free_port, percentile, robots_command
-from projections.messages import page_messages
-from projections.session_listing import ListQuery, list_sessions
-from projections.sessions import get_session
 
 Pool = AsyncConnectionPool[Any]
 Conn = psycopg.AsyncConnection[Any]

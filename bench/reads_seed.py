@@ -24,7 +24,8 @@ from typing import Any, NamedTuple
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from app.adapters.accounts import AccountStore, Role
+from app.adapters.accounts import AccountStore
+from app.domain.accounts import Role
 from app.domain.events import (
     AssistantMessageCompleted,
     MessagePosted,

@@ -9,8 +9,8 @@ from typing import Any
 from app.adapters.metrics import SWEPT
 from app.adapters.turn_queue import enqueue_turn
 from app.domain import decisions
+from app.readmodels.turns import TurnRow, open_turns
 from app.services.handler import no_result
-from projections.turns import TurnRow, open_turns
 from workers.deps import WorkerDeps
 from workers.turns.run import TurnRun
 

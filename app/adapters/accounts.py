@@ -1,4 +1,4 @@
-"""Accounts, roles, permissions and API tokens."""
+"""Accounts and their API tokens in PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,49 +6,13 @@ import hashlib
 import secrets
 import time
 import uuid
-from enum import StrEnum
 from typing import Any
 
-import msgspec
 from psycopg_pool import AsyncConnectionPool
 
-
-class Permission(StrEnum):
-    USE_ROBOTS = "USE_ROBOTS"  # chat, read any session: robots are shared team tools
-    MANAGE_ROBOTS = "MANAGE_ROBOTS"  # robots, providers, keys
-
-
-class Role(StrEnum):
-    ADMIN = "admin"
-    MEMBER = "member"
-    GUEST = "guest"
-
-
-ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(Permission),
-    Role.MEMBER: frozenset({Permission.USE_ROBOTS}),
-    Role.GUEST: frozenset(),
-}
+from app.domain.accounts import Account, Role
 
 TOKEN_PREFIX = "rbt_"
-
-
-class Account(msgspec.Struct, frozen=True, kw_only=True):
-    id: uuid.UUID
-    handle: str
-    name: str
-    roles: tuple[Role, ...]
-
-    @property
-    def permissions(self) -> frozenset[Permission]:
-        return permissions_for(self.roles)
-
-
-def permissions_for(roles: tuple[Role, ...]) -> frozenset[Permission]:
-    granted: frozenset[Permission] = frozenset()
-    for role in roles:
-        granted |= ROLE_PERMISSIONS[role]
-    return granted
 
 
 def new_token() -> str:

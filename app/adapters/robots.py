@@ -1,33 +1,18 @@
-"""Robots: named configurations of a model, a playbook and tools."""
+"""Robots in PostgreSQL, each write recorded in robot_changes."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 import msgspec
 from psycopg import errors as pg_errors
 from psycopg_pool import AsyncConnectionPool
 
-DEFAULT_ROBOT_ID = uuid.UUID("00000000-0000-0000-0000-000000000001")
+from app.domain.robots import Robot
 
 _COLUMNS = ("id, name, description, playbook, model, tools, meta, author_id,"
             " created_at, updated_at, deleted_at")
-
-
-class Robot(msgspec.Struct, frozen=True, kw_only=True):
-    id: uuid.UUID
-    name: str
-    description: str
-    playbook: str
-    model: str | None  # None: the configured default model
-    tools: list[str]
-    meta: dict[str, Any]
-    author_id: uuid.UUID | None
-    created_at: datetime
-    updated_at: datetime
-    deleted_at: datetime | None = None
 
 
 class RobotNameTaken(Exception):

@@ -9,8 +9,8 @@ from litestar import Controller, Request, get, patch
 from litestar.datastructures import State
 from litestar.params import JSONBody
 
-from app.adapters.accounts import Account, Permission
 from app.bootstrap import Services
+from app.domain.accounts import Account, Permission
 
 
 class Me(msgspec.Struct, kw_only=True):

@@ -10,8 +10,8 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from app.adapters.accounts import Account, Permission
 from app.bootstrap import Services
+from app.domain.accounts import Account, Permission
 
 SESSION_COOKIE = "storyden-session"
 # Paths anyone may reach: liveness, readiness and the API description.

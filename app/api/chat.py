@@ -11,12 +11,12 @@ from litestar.datastructures import State
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
 
-from app.adapters.accounts import Account, Permission
 from app.adapters.streams.sse import HEADERS, MEDIA_TYPE, parse_last_event_id
 from app.api.auth import requires
 from app.api.problems import ProblemError, trace_id_of
 from app.bootstrap import Services
 from app.domain import decisions
+from app.domain.accounts import Account, Permission
 from app.domain.events import Multitask
 from app.services import chat
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import msgspec
 
-from app.adapters.accounts import Account, Role
+from app.domain.accounts import Account, Role
 
 _ROLE_COLOURS = {Role.ADMIN: "#e5484d", Role.MEMBER: "#3e63dd", Role.GUEST: "#8b8d98"}
 

@@ -16,11 +16,11 @@ from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
-from app.adapters.accounts import Account, Permission
 from app.adapters.provider_settings import CachedModel, ModelCache
 from app.api.auth import requires
 from app.api.problems import ProblemError
 from app.bootstrap import Services
+from app.domain.accounts import Account, Permission
 from app.domain.providers import ProviderSpec, StoredProvider, effective, provider_specs
 from app.services.model_lists import refresh_model_list
 

@@ -11,14 +11,16 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from app.adapters.accounts import Account, Permission, profiles
-from app.adapters.robots import Robot, RobotNameTaken
+from app.adapters.accounts import profiles
+from app.adapters.robots import RobotNameTaken
 from app.api.auth import requires
 from app.api.paging import page_numbers, parse_page
 from app.api.problems import ProblemError
 from app.api.profiles import ProfileReference, profile_reference
 from app.bootstrap import Services
+from app.domain.accounts import Account, Permission
 from app.domain.model_refs import InvalidModelRef, parse_model_ref
+from app.domain.robots import Robot
 from app.domain.tools import TOOL_IDS, TOOLS, ToolInfo
 
 PAGE_SIZE = 20

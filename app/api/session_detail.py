@@ -12,19 +12,19 @@ from litestar import Controller, Request, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from app.adapters.accounts import Account, Permission
 from app.api import session_view
 from app.api.auth import requires
 from app.api.problems import ProblemError
 from app.bootstrap import Services
 from app.domain import decisions
+from app.domain.accounts import Account, Permission
 from app.domain.events import ContextOverflow, RecallOptions, SessionSettingsChanged, session_stream
 from app.domain.templates import TemplateError, check_template
 from app.eventstore import Checkpoint, EventMetadata
+from app.readmodels.messages import UnknownCursor
 from app.readmodels.waiting import wait_for
 from app.services.chat import READ_MODELS
 from app.services.handler import no_result
-from projections.messages import UnknownCursor
 
 MessageLimit = Annotated[int, QueryParameter(ge=1, le=100, description="Messages per page")]
 Before = Annotated[str | None, QueryParameter(description="Messages older than this id")]

@@ -23,8 +23,8 @@ from app.domain.events import (
 )
 from app.domain.session import fold
 from app.eventstore import RecordedEvent
-from projections.messages import MessageRow, UnknownCursor, page_messages
-from projections.sessions import SessionRow, get_session
+from app.readmodels.messages import MessageRow, UnknownCursor, page_messages
+from app.readmodels.sessions import SessionRow, get_session
 
 UNTITLED = "New conversation"
 

@@ -13,15 +13,15 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, QueryParameter
 
-from app.adapters.accounts import Account, Permission
 from app.api.auth import requires
 from app.api.chat import ChatRequest, TurnAccepted, start_in_background
 from app.api.paging import page_numbers, parse_page
 from app.api.problems import ProblemError
 from app.api.profiles import ProfileReference, profile_reference
 from app.bootstrap import Services
-from projections.session_listing import ListQuery, list_sessions, page_sessions
-from projections.sessions import SessionRow
+from app.domain.accounts import Account, Permission
+from app.readmodels.session_listing import ListQuery, list_sessions, page_sessions
+from app.readmodels.sessions import SessionRow
 
 PAGE_SIZE = 20
 FILTER_PREFIX = "metadata_filter."

@@ -9,9 +9,9 @@ import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
-from app.adapters.accounts import Role
 from app.cli import processes as commands
 from app.config.settings import load_settings
+from app.domain.accounts import Role
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -15,13 +15,14 @@ import psycopg
 import uvicorn
 from psycopg_pool import AsyncConnectionPool
 
-from app.adapters.accounts import AccountStore, HandleTaken, Role
+from app.adapters.accounts import AccountStore, HandleTaken
 from app.adapters.migrations import migrate_url
 from app.api.app import create_app
 from app.bootstrap import Services
 from app.cli.embedded import EmbeddedServers
 from app.cli.progress import ProgressBar
 from app.config.settings import Settings
+from app.domain.accounts import Role
 from app.domain.events import registry
 from app.eventstore import EventStore
 from projections import all_projections, projection_named

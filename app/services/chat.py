@@ -11,9 +11,7 @@ from typing import Any
 
 import msgspec
 
-from app.adapters.accounts import Account
 from app.adapters.metrics import STREAMS_OPEN, TURNS_POSTED
-from app.adapters.robots import DEFAULT_ROBOT_ID
 from app.adapters.streams.keys import buffer_key
 from app.adapters.streams.publisher import TurnPublisher, publish_terminal
 from app.adapters.streams.relay import TurnRelay
@@ -21,7 +19,9 @@ from app.adapters.streams.replay import stream_from_message
 from app.adapters.turn_queue import enqueue_turn, signal_cancel
 from app.bootstrap import Services
 from app.domain import decisions
+from app.domain.accounts import Account
 from app.domain.events import Multitask, Part, TurnCancelled, TurnCancelRequested
+from app.domain.robots import DEFAULT_ROBOT_ID
 from app.domain.session import SessionState
 from app.eventstore import Checkpoint, EventMetadata
 from app.readmodels.waiting import wait_for

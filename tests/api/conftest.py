@@ -9,10 +9,10 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.adapters.accounts import Role
 from app.api.app import create_app
 from app.bootstrap import Services
 from app.config.settings import Settings
+from app.domain.accounts import Role
 from tests.services import FoundServices
 
 

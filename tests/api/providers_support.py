@@ -13,10 +13,10 @@ from typing import Any
 import msgspec
 import psycopg
 
-from app.adapters.accounts import Role
 from app.adapters.llm.local_model import LocalModelServer
 from app.bootstrap import Services
 from app.config.settings import Settings
+from app.domain.accounts import Role
 
 SECRET = "test-server-secret-" + "x" * 24
 

@@ -8,9 +8,10 @@ import uuid
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.adapters.accounts import AccountStore, Role, hash_token
+from app.adapters.accounts import AccountStore, hash_token
 from app.api.auth import SESSION_COOKIE
 from app.bootstrap import Services
+from app.domain.accounts import Role
 from tests.api.conftest import bearer
 
 Client = AsyncTestClient  # type: ignore[type-arg]

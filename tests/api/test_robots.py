@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from app.adapters.robots import DEFAULT_ROBOT_ID
+from app.domain.robots import DEFAULT_ROBOT_ID
 from tests.api.conftest import bearer
 
 Client = AsyncTestClient  # type: ignore[type-arg]

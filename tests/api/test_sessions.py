@@ -11,10 +11,10 @@ import msgspec
 import pytest
 from litestar.testing import AsyncTestClient
 
-from app.adapters.accounts import Account, Role
 from app.bootstrap import Services
 from app.config.settings import Settings
-from projections.session_listing import ListQuery, list_sessions
+from app.domain.accounts import Account, Role
+from app.readmodels.session_listing import ListQuery, list_sessions
 from tests.api import reference
 from tests.api.conftest import bearer
 from tests.api.seed import projected, projector, seed_session

@@ -37,7 +37,7 @@ async def event_types(stack: Stack, session_id: str) -> list[str]:
 
 
 async def turn_row(stack: Stack, turn_id: str) -> dict[str, Any] | None:
-    from projections.turns import turn_status
+    from app.readmodels.turns import turn_status
 
     assert stack.services is not None
     async with stack.services.pool.connection() as conn:

@@ -13,11 +13,11 @@ import httpx
 import msgspec
 import uvicorn
 
-from app.adapters.accounts import Role
 from app.adapters.llm.local_model import LocalModelServer
 from app.api.app import create_app
 from app.bootstrap import Services
 from app.config.settings import Settings
+from app.domain.accounts import Role
 from projections import all_projections
 from projections.runner import ProjectionRunner
 from workers.worker import create_worker

@@ -12,7 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from app.domain.events import session_stream
 from app.eventstore import Checkpoint, Event, EventStore, RecordedEvent
-from projections.session_listing import ListQuery
+from app.readmodels.session_listing import ListQuery
 from projections.sessions import SessionsProjection
 
 

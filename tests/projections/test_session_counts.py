@@ -18,7 +18,7 @@ from app.domain.events import (
     SessionStarted,
 )
 from app.eventstore import EventStore
-from projections.session_counts import count_filter
+from app.readmodels.session_counts import count_filter
 from tests.projections.sessions_support import Log, apply, counts_table, recounted
 from tests.services import FoundServices, database_url
 

@@ -13,8 +13,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from app.domain.events import SessionDeleted, SessionStarted
 from app.eventstore import EventStore
-from projections.session_counts import count_filter
-from projections.session_listing import ListQuery, Window, list_sessions, page_sessions, window
+from app.readmodels.session_counts import count_filter
+from app.readmodels.session_listing import ListQuery, Window, list_sessions, page_sessions, window
 from tests.projections.sessions_support import Log, apply, reference
 
 ADA, BOB, NOBODY = (uuid.UUID(int=n) for n in range(1, 4))

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from app.adapters.robots import Robot
 from app.domain.events import MessagePosted, SessionSettingsChanged, SessionStarted, TurnRequested
+from app.domain.robots import Robot
 from app.domain.session import fold
 from workers.turns.prompt import PromptError, build_request
 

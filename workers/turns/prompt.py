@@ -4,8 +4,8 @@ template rendered) and the conversation so far, fitted to the session's token bu
 from __future__ import annotations
 
 from app.adapters.llm import ModelRequest, PromptMessage
-from app.adapters.robots import Robot
 from app.domain.events import Part
+from app.domain.robots import Robot
 from app.domain.session import SessionState, Turn
 from app.domain.templates import ENVIRONMENT
 

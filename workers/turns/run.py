@@ -16,12 +16,12 @@ from typing import Any
 
 from app.adapters.llm import ModelError
 from app.adapters.metrics import TIME_TO_FIRST_TOKEN, TURNS_FINISHED
-from app.adapters.robots import DEFAULT_ROBOT_ID, Robot
 from app.adapters.streams.publisher import TurnPublisher, publish_terminal
 from app.adapters.turn_queue import enqueue_turn
 from app.domain import decisions
 from app.domain.events import TurnCancelled, TurnFailed, TurnStarted, Usage
 from app.domain.model_refs import ModelRef
+from app.domain.robots import DEFAULT_ROBOT_ID, Robot
 from app.domain.session import SessionState, Turn
 from app.eventstore import EventMetadata
 from app.services.handler import Outcome, no_result

@@ -14,9 +14,9 @@ from typing import Any, Literal, NamedTuple
 
 import msgspec
 
-from projections.base import Conn
-from projections.session_counts import COUNT_SQL, count_filter, read_count
-from projections.sessions import SESSION_COLUMNS, SessionRow, session_row
+from app.eventstore.store import Conn
+from app.readmodels.session_counts import COUNT_SQL, count_filter, read_count
+from app.readmodels.sessions import SESSION_COLUMNS, SessionRow, session_row
 
 _FLIPPED = {"asc": "desc", "desc": "asc"}
 

@@ -1,0 +1,25 @@
+"""Robots: named configurations of a model, a playbook and tools."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+DEFAULT_ROBOT_ID = uuid.UUID("00000000-0000-0000-0000-000000000001")
+
+
+class Robot(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    name: str
+    description: str
+    playbook: str
+    model: str | None  # None: the configured default model
+    tools: list[str]
+    meta: dict[str, Any]
+    author_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
