@@ -7,7 +7,7 @@ import openai
 import pytest
 
 from app.adapters.llm.base import ProviderConfig
-from app.adapters.llm.events import ReasoningDelta, TextDelta, ToolCallDelta, ToolCallStarted
+from app.adapters.llm.events import ReasoningDelta, TextDelta, ToolInputDelta, ToolInputStarted
 from app.adapters.llm.openai_adapter import OpenAIAdapter
 from app.adapters.llm.openai_chunks import ChunkDecoder, decode_chunk
 from app.adapters.llm.sse_events import SSEParser
@@ -44,10 +44,10 @@ def test_chunks_become_text_reasoning_and_tool_events() -> None:
         b'{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":5,"total_tokens":8}}',
     ) for e in decoder.feed(decode_chunk(data, None))]
     assert events == [ReasoningDelta("hmm"), ReasoningDelta("so"), TextDelta("Hi"),
-                      ToolCallStarted("c1", "look"), ToolCallDelta("c1", '{"q"'),
-                      ToolCallDelta("c1", ":1}")]
+                      ToolInputStarted("c1", "look"), ToolInputDelta("c1", '{"q"'),
+                      ToolInputDelta("c1", ":1}")]
     closing = decoder.finish()
-    assert [type(e).__name__ for e in closing] == ["ToolCallEnded", "UsageReported", "Finished"]
+    assert [type(e).__name__ for e in closing] == ["ToolInputEnded", "UsageReported", "Finished"]
     assert closing[0].arguments == '{"q":1}'  # type: ignore[union-attr]
 
 

@@ -9,9 +9,9 @@ from app.adapters.llm import (
     Finished,
     ReasoningDelta,
     TextDelta,
-    ToolCallDelta,
-    ToolCallEnded,
-    ToolCallStarted,
+    ToolInputDelta,
+    ToolInputEnded,
+    ToolInputStarted,
     ToolSpec,
     UsageReported,
 )
@@ -88,12 +88,12 @@ async def test_tool_call_arguments_stream_in_pieces(
 
     events = await collect(make_provider(kind), request_for(kind, tools=[SEARCH]))
 
-    calls = [e for e in events if isinstance(e, ToolCallStarted | ToolCallDelta | ToolCallEnded)]
-    assert calls[0] == ToolCallStarted(call_id="call_7", name="search")
-    deltas = of_type(calls, ToolCallDelta)
+    calls = [e for e in events if isinstance(e, ToolInputStarted | ToolInputDelta | ToolInputEnded)]
+    assert calls[0] == ToolInputStarted(call_id="call_7", name="search")
+    deltas = of_type(calls, ToolInputDelta)
     assert len(deltas) == 4
     assert "".join(d.arguments_delta for d in deltas) == arguments
-    assert calls[-1] == ToolCallEnded(call_id="call_7", name="search", arguments=arguments)
+    assert calls[-1] == ToolInputEnded(call_id="call_7", name="search", arguments=arguments)
     assert text_of(events) == "Let me look."
     assert events[-1] == Finished("tool-calls")
     tools = server.completions()[0].body["tools"]
@@ -116,10 +116,10 @@ async def test_two_tool_calls_end_in_order(
     events = await collect(make_provider(kind), request_for(kind, tools=[SEARCH]))
 
     order = [(type(e).__name__, e.call_id) for e in events
-             if isinstance(e, ToolCallStarted | ToolCallEnded)]
-    assert order == [("ToolCallStarted", "c1"), ("ToolCallEnded", "c1"),
-                     ("ToolCallStarted", "c2"), ("ToolCallEnded", "c2")]
-    ended = of_type(events, ToolCallEnded)
+             if isinstance(e, ToolInputStarted | ToolInputEnded)]
+    assert order == [("ToolInputStarted", "c1"), ("ToolInputEnded", "c1"),
+                     ("ToolInputStarted", "c2"), ("ToolInputEnded", "c2")]
+    ended = of_type(events, ToolInputEnded)
     assert [json.loads(e.arguments) for e in ended] == [{"query": "a"}, {}]
 
 

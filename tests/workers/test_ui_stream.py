@@ -6,9 +6,9 @@ from app.adapters.llm.events import (
     Finished,
     ReasoningDelta,
     TextDelta,
-    ToolCallDelta,
-    ToolCallEnded,
-    ToolCallStarted,
+    ToolInputDelta,
+    ToolInputEnded,
+    ToolInputStarted,
     UsageReported,
 )
 from workers.turns.ui_stream import UIStreamEncoder
@@ -36,9 +36,9 @@ def test_text_and_reasoning_open_and_close_parts_in_order() -> None:
 def test_a_tool_call_streams_its_input_and_lands_in_the_message() -> None:
     enc = UIStreamEncoder("m", "p")
     out = enc.on_event(TextDelta("Let me check."))
-    out += enc.on_event(ToolCallStarted("c1", "current_time"))
-    out += enc.on_event(ToolCallDelta("c1", '{"tz":'))
-    out += enc.on_event(ToolCallEnded("c1", "current_time", '{"tz": "UTC"}'))
+    out += enc.on_event(ToolInputStarted("c1", "current_time"))
+    out += enc.on_event(ToolInputDelta("c1", '{"tz":'))
+    out += enc.on_event(ToolInputEnded("c1", "current_time", '{"tz": "UTC"}'))
     out += enc.on_event(Finished("tool-calls"))
     assert [p["type"] for p in out] == ["text-start", "text-delta", "text-end",
                                         "tool-input-start", "tool-input-delta",

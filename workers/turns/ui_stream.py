@@ -13,9 +13,9 @@ from app.adapters.llm.events import (
     ModelEvent,
     ReasoningDelta,
     TextDelta,
-    ToolCallDelta,
-    ToolCallEnded,
-    ToolCallStarted,
+    ToolInputDelta,
+    ToolInputEnded,
+    ToolInputStarted,
     UsageReported,
 )
 
@@ -42,13 +42,13 @@ class UIStreamEncoder:
                 return self._delta("text", text)
             case ReasoningDelta(text=text):
                 return self._delta("reasoning", text)
-            case ToolCallStarted(call_id=cid, name=name):
+            case ToolInputStarted(call_id=cid, name=name):
                 return [*self._close(), {"type": "tool-input-start", "toolCallId": cid,
                                          "toolName": name}]
-            case ToolCallDelta(call_id=cid, arguments_delta=delta):
+            case ToolInputDelta(call_id=cid, arguments_delta=delta):
                 return [{"type": "tool-input-delta", "toolCallId": cid,
                          "inputTextDelta": delta}]
-            case ToolCallEnded(call_id=cid, name=name, arguments=arguments):
+            case ToolInputEnded(call_id=cid, name=name, arguments=arguments):
                 tool_input = _json_or_text(arguments)
                 self.parts.append({"type": f"tool-{name}", "toolCallId": cid,
                                    "state": "input-available", "input": tool_input})

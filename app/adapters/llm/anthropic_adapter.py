@@ -27,9 +27,9 @@ from app.adapters.llm.events import (
     ModelEvent,
     ReasoningDelta,
     TextDelta,
-    ToolCallDelta,
-    ToolCallEnded,
-    ToolCallStarted,
+    ToolInputDelta,
+    ToolInputEnded,
+    ToolInputStarted,
     UsageReported,
 )
 from app.adapters.llm.retry import Backoff, retrying
@@ -159,12 +159,12 @@ class EventDecoder:
             block = event.content_block
             if block.type == "tool_use":
                 self._calls[event.index] = (block.id, block.name, [])
-                return [ToolCallStarted(block.id, block.name)]
+                return [ToolInputStarted(block.id, block.name)]
         elif event.type == "content_block_delta":
             return self._delta(event.index, event.delta)
         elif event.type == "content_block_stop" and event.index in self._calls:
             call_id, name, pieces = self._calls.pop(event.index)
-            return [ToolCallEnded(call_id, name, "".join(pieces) or "{}")]
+            return [ToolInputEnded(call_id, name, "".join(pieces) or "{}")]
         elif event.type == "message_delta":
             self._stop_reason = event.delta.stop_reason
             self._output_tokens = event.usage.output_tokens
@@ -190,5 +190,5 @@ class EventDecoder:
         if isinstance(delta, InputJSONDelta) and delta.partial_json and index in self._calls:
             call_id, _, pieces = self._calls[index]
             pieces.append(delta.partial_json)
-            return [ToolCallDelta(call_id, delta.partial_json)]
+            return [ToolInputDelta(call_id, delta.partial_json)]
         return []  # signature and citation deltas carry nothing we stream

@@ -22,19 +22,19 @@ class ReasoningDelta(Struct, frozen=True):
     text: str
 
 
-class ToolCallStarted(Struct, frozen=True):
+class ToolInputStarted(Struct, frozen=True):
     call_id: str
     name: str
 
 
-class ToolCallDelta(Struct, frozen=True):
+class ToolInputDelta(Struct, frozen=True):
     """The next piece of a tool call's JSON arguments, as the model streams them."""
 
     call_id: str
     arguments_delta: str
 
 
-class ToolCallEnded(Struct, frozen=True):
+class ToolInputEnded(Struct, frozen=True):
     """A tool call is complete; `arguments` is its full JSON text ("{}" when it had none)."""
 
     call_id: str
@@ -57,9 +57,9 @@ class Finished(Struct, frozen=True):
 ModelEvent = (
     TextDelta
     | ReasoningDelta
-    | ToolCallStarted
-    | ToolCallDelta
-    | ToolCallEnded
+    | ToolInputStarted
+    | ToolInputDelta
+    | ToolInputEnded
     | UsageReported
     | Finished
 )

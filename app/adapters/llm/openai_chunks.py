@@ -16,9 +16,9 @@ from app.adapters.llm.events import (
     ModelEvent,
     ReasoningDelta,
     TextDelta,
-    ToolCallDelta,
-    ToolCallEnded,
-    ToolCallStarted,
+    ToolInputDelta,
+    ToolInputEnded,
+    ToolInputStarted,
     UsageReported,
 )
 
@@ -126,18 +126,18 @@ class ChunkDecoder:
             call_id = delta.id or f"call_{delta.index}"
             self._calls[delta.index] = (call_id, name, [])
             self._open.append(delta.index)
-            events.append(ToolCallStarted(call_id, name))
+            events.append(ToolInputStarted(call_id, name))
         call_id, _, pieces = self._calls[delta.index]
         arguments = delta.function.arguments if delta.function else None
         if arguments:
             pieces.append(arguments)
-            events.append(ToolCallDelta(call_id, arguments))
+            events.append(ToolInputDelta(call_id, arguments))
         return events
 
     def _end_open_calls(self) -> list[ModelEvent]:
         events: list[ModelEvent] = []
         for index in self._open:
             call_id, name, pieces = self._calls[index]
-            events.append(ToolCallEnded(call_id, name, "".join(pieces) or "{}"))
+            events.append(ToolInputEnded(call_id, name, "".join(pieces) or "{}"))
         self._open.clear()
         return events
