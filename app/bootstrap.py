@@ -18,6 +18,7 @@ from app.config.settings import Settings
 from app.domain.events import registry
 from app.eventstore import EventStore
 from app.services.handler import SessionHandler
+from app.services.reactions import Reactions
 
 
 class Services:
@@ -34,7 +35,9 @@ class Services:
         # One pub/sub connection per process, shared by every stream relayed here.
         self.hub = PubSubHub(redis)
         self.store = EventStore(pool, registry)
-        self.handler = SessionHandler(self.store)
+        # What follows each commit (queue a turn, signal a cancel, end a stream).
+        self.reactions = Reactions(redis, arq, settings)
+        self.handler = SessionHandler(self.store, self.reactions.run)
         self.accounts = AccountStore(pool, trust_s=settings.token_trust_s)
         self.robots = RobotStore(pool)
         # Provider settings and model lists; API keys are encrypted with the server secret.
@@ -60,6 +63,3 @@ class Services:
         await self.arq.aclose()
         await self.redis.aclose()
         await self.pool.close()
-
-    def redis_key(self, *parts: str) -> str:
-        return ":".join((self.settings.redis_prefix, *parts))

@@ -10,9 +10,7 @@ from app.adapters.metrics import SWEPT
 from app.adapters.turn_queue import enqueue_turn
 from app.domain import decisions
 from app.readmodels.turns import TurnRow, open_turns
-from app.services.handler import no_result
 from workers.deps import WorkerDeps
-from workers.turns.run import TurnRun
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +50,10 @@ async def _sweep_one(deps: WorkerDeps, turn: TurnRow) -> str | None:
 
 
 async def _give_up(deps: WorkerDeps, turn: TurnRow) -> None:
-    reason = (f"the turn was abandoned {turn.attempts} times (its worker stopped"
-              " answering); giving up")
-    _, outcome = await deps.handler.execute(
-        turn.session_id, no_result(lambda s: decisions.give_up_turn(s, turn.turn_id, reason)))
-    if outcome.events:
-        run = TurnRun(deps, turn.session_id, turn.turn_id)
-        await run.end_without_running(outcome)
+    """The reactions end its stream and start the session's next turn."""
+    command = decisions.GiveUpTurn(
+        turn_id=turn.turn_id,
+        reason=f"the turn was abandoned {turn.attempts} times (its worker stopped"
+               " answering); giving up")
+    await deps.handler.execute(turn.session_id,
+                               lambda state: decisions.give_up_turn(state, command))

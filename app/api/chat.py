@@ -18,7 +18,7 @@ from app.bootstrap import Services
 from app.domain import decisions
 from app.domain.accounts import Account, Permission
 from app.domain.events import Multitask
-from app.services import chat
+from app.services import chat, turn_streams
 
 _SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 MAX_TEXT = 100_000
@@ -127,7 +127,7 @@ class ChatController(Controller):
         """
         services: Services = state.services
         turn = await post_chat(request, services, data)
-        return _stream(chat.stream_turn(services, turn.session_id, turn.turn_id,
+        return _stream(turn_streams.stream_turn(services, turn.session_id, turn.turn_id,
                                         just_posted=turn.is_new))
 
     @get(["/robots/sessions/{session_id:str}/stream",
@@ -142,11 +142,11 @@ class ChatController(Controller):
         """The active (or latest, while buffered) turn's stream, from the start or from
         `Last-Event-ID` / `?after=`. 204 when there is nothing to stream."""
         services: Services = state.services
-        chosen = turn_id or await chat.turn_to_resume(services, session_id)
+        chosen = turn_id or await turn_streams.turn_to_resume(services, session_id)
         if chosen is None:
             return Response(None, status_code=204)
         start = after if after is not None else parse_last_event_id(last_event_id, chosen)
-        return _stream(chat.stream_turn(services, session_id, chosen, start or 0))
+        return _stream(turn_streams.stream_turn(services, session_id, chosen, start or 0))
 
     @post("/robots/sessions/{session_id:str}/turns/{turn_id:str}/cancel", status_code=200)
     async def cancel(self, request: Request[Account, Any, Any], state: State,

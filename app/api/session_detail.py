@@ -3,7 +3,6 @@ fork it."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -18,13 +17,10 @@ from app.api.problems import ProblemError
 from app.bootstrap import Services
 from app.domain import decisions
 from app.domain.accounts import Account, Permission
-from app.domain.events import ContextOverflow, RecallOptions, SessionSettingsChanged, session_stream
+from app.domain.events import ContextOverflow, RecallOptions, session_stream
 from app.domain.templates import TemplateError, check_template
-from app.eventstore import Checkpoint, EventMetadata
 from app.readmodels.messages import UnknownCursor
-from app.readmodels.waiting import wait_for
-from app.services.chat import READ_MODELS
-from app.services.handler import no_result
+from app.services import sessions
 
 MessageLimit = Annotated[int, QueryParameter(ge=1, le=100, description="Messages per page")]
 Before = Annotated[str | None, QueryParameter(description="Messages older than this id")]
@@ -69,25 +65,13 @@ def _not_found(session_id: str) -> ProblemError:
     return ProblemError(404, f"no session with id {session_id}", slug="not-found")
 
 
-async def _caught_up(services: Services, session_id: str) -> None:
-    """Read your own writes: wait until projections include the stream's last event."""
-    async with services.pool.connection() as conn:
-        row = await (await conn.execute(
-            "SELECT transaction_id::text::bigint, global_position FROM events"
-            " WHERE stream_id = %s ORDER BY stream_version DESC LIMIT 1",
-            [session_stream(session_id)])).fetchone()
-    if row:
-        await wait_for(services.pool, Checkpoint(*row), READ_MODELS,
-                       services.settings.read_your_writes_timeout_s)
-
-
 def _bad_cursor(exc: UnknownCursor) -> ProblemError:
     return ProblemError(400, str(exc), slug="invalid-request", metadata={"parameter": "before"})
 
 
 async def _current(services: Services, session_id: str, before: str | None = None,
                    limit: int = 50) -> session_view.RobotSessionOut:
-    await _caught_up(services, session_id)
+    await sessions.caught_up(services, session_id)
     try:
         found = await session_view.from_read_model(services.pool, session_id, before=before,
                                                    limit=limit)
@@ -147,12 +131,9 @@ class SessionDetailController(Controller):
                     "field": "system_template", "line": exc.line}) from None
         fields = {k: v for k, v in msgspec.structs.asdict(data).items()
                   if v is not msgspec.UNSET}
-        change = SessionSettingsChanged(session_id=session_id, **fields)
         services: Services = state.services
         try:
-            await services.handler.execute(
-                session_id, no_result(lambda s: decisions.change_settings(s, change)),
-                metadata=EventMetadata(actor=str(request.user.id)))
+            await sessions.change_settings(services, request.user, session_id, fields)
         except decisions.SessionNotFound:
             raise _not_found(session_id) from None
         return await _current(services, session_id)
@@ -162,12 +143,11 @@ class SessionDetailController(Controller):
                      session_id: FromPath[str]) -> None:
         """Delete the session from listings; its events stay in the log."""
         services: Services = state.services
-        _, outcome = await services.handler.execute(
-            session_id, no_result(lambda s: decisions.delete_session(s, session_id)),
-            metadata=EventMetadata(actor=str(request.user.id)))
-        if not outcome.state.exists:
-            raise _not_found(session_id)
-        await _caught_up(services, session_id)
+        try:
+            await sessions.delete(services, request.user, session_id)
+        except decisions.SessionNotFound:
+            raise _not_found(session_id) from None
+        await sessions.caught_up(services, session_id)
 
     @get("/events")
     async def events(
@@ -195,16 +175,12 @@ class SessionDetailController(Controller):
         """A new session whose history is this one's up to `at_message_id` (inclusive), to
         retry a conversation from that point with another robot or model."""
         services: Services = state.services
-        source = await services.handler.load(session_id)
-        new_id = uuid.uuid4().hex
         try:
-            events = decisions.fork_session(source, session_id, data.at_message_id, new_id,
-                                            str(request.user.id))
+            new_id = await sessions.fork(services, request.user, session_id,
+                                         data.at_message_id)
         except decisions.SessionNotFound:
             raise _not_found(session_id) from None
         except decisions.UnknownMessage as exc:
             raise ProblemError(422, str(exc), slug="invalid-field",
                                metadata={"field": "at_message_id"}) from None
-        await services.store.append(session_stream(new_id), events, 0,
-                                    metadata=EventMetadata(actor=str(request.user.id)))
         return await _current(services, new_id)

@@ -136,7 +136,7 @@ async def from_log(pool: AsyncConnectionPool[Any], records: list[RecordedEvent],
     return RobotSessionOut(
         id=state_id(records), created=created, updated=updated, name=state.name or UNTITLED,
         created_by=profile_reference(*creator) if creator else None,
-        active_robot_id=state.last_robot_id, situation=s.situation,
+        active_robot_id=state.robot_id, situation=s.situation,
         system_template=s.system_template, render_templates=s.render_templates,
         token_budget=s.token_budget, context_overflow=s.context_overflow,
         recall_options=msgspec.to_builtins(s.recall_options) if s.recall_options else None,

@@ -89,6 +89,7 @@ class SessionForked(Event, frozen=True):
     from_session_id: str
     at_message_id: str
     at_version: int
+    robot_id: str | None = None  # the robot the source session had; the fork keeps it
 
 
 class MessagePosted(Event, frozen=True):
@@ -154,8 +155,6 @@ class TurnCancelled(Event, frozen=True):
     attempt: int
     reason: str = "cancelled"
 
-
-TERMINAL_TURN_EVENTS = (TurnCompleted, TurnFailed, TurnCancelled)
 
 registry = EventRegistry(
     SessionStarted,

@@ -49,6 +49,7 @@ class Turn(msgspec.Struct, frozen=True, kw_only=True):
     attempt: int = 0
     cancel_requested: bool = False
     error: str | None = None
+    finish_reason: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -74,6 +75,7 @@ class SessionState(msgspec.Struct, frozen=True, kw_only=True):
     name: str | None = None
     created_by: str | None = None
     forked_from: str | None = None
+    robot_id: str | None = None  # who answers next: the last turn's robot, or the fork's
     settings: SessionSettings = SessionSettings()
     version: int = 0
     messages: tuple[Message, ...] = ()
@@ -93,10 +95,6 @@ class SessionState(msgspec.Struct, frozen=True, kw_only=True):
         """The turn that runs now or runs next: the earliest one not finished."""
         return next((t for t in self.turns if not t.finished), None)
 
-    @property
-    def last_robot_id(self) -> str | None:
-        return self.turns[-1].robot_id if self.turns else None
-
 
 def _replace_turn(state: SessionState, turn_id: str, **changes: object) -> SessionState:
     turns = tuple(msgspec.structs.replace(t, **changes) if t.turn_id == turn_id else t
@@ -115,8 +113,8 @@ def evolve(state: SessionState, event: Event) -> SessionState:
             return msgspec.structs.replace(state, name=name)
         case SessionSettingsChanged():
             return _apply_settings(state, event)
-        case SessionForked(from_session_id=source):
-            return msgspec.structs.replace(state, forked_from=source)
+        case SessionForked(from_session_id=source, robot_id=rid):
+            return msgspec.structs.replace(state, forked_from=source, robot_id=rid)
         case SessionDeleted():
             return msgspec.structs.replace(state, deleted=True)
         case MessagePosted(message_id=mid, parts=parts, author_id=by):
@@ -124,7 +122,7 @@ def evolve(state: SessionState, event: Event) -> SessionState:
             return msgspec.structs.replace(state, messages=(*state.messages, message))
         case TurnRequested(turn_id=tid, message_id=mid, robot_id=rid):
             turn = Turn(turn_id=tid, message_id=mid, robot_id=rid)
-            return msgspec.structs.replace(state, turns=(*state.turns, turn))
+            return msgspec.structs.replace(state, turns=(*state.turns, turn), robot_id=rid)
         case TurnStarted(turn_id=tid, attempt=attempt, robot_id=rid):
             return _replace_turn(state, tid, status="running", attempt=attempt, robot_id=rid)
         case TurnCancelRequested(turn_id=tid):
@@ -134,8 +132,8 @@ def evolve(state: SessionState, event: Event) -> SessionState:
             message = Message(id=mid, role="assistant", parts=parts, turn_id=tid, robot_id=rid,
                               robot_name=rname, model=model)
             return msgspec.structs.replace(state, messages=(*state.messages, message))
-        case TurnCompleted(turn_id=tid):
-            return _replace_turn(state, tid, status="completed")
+        case TurnCompleted(turn_id=tid, finish_reason=reason):
+            return _replace_turn(state, tid, status="completed", finish_reason=reason)
         case TurnFailed(turn_id=tid, error=error):
             return _replace_turn(state, tid, status="failed", error=error)
         case TurnCancelled(turn_id=tid):

@@ -42,12 +42,6 @@ class EventRegistry:
         self._decoders[event_type.event_type] = msgspec.json.Decoder(event_type)
         return event_type
 
-    def __contains__(self, type_name: str) -> bool:
-        return type_name in self._types
-
-    def names(self) -> list[str]:
-        return sorted(self._types)
-
     def encode(self, event: Event) -> bytes:
         if event.event_type not in self._types:
             raise UnknownEventType(event.event_type)

@@ -18,7 +18,7 @@ from app.domain.events import (
     TurnRequested,
     TurnStarted,
 )
-from app.domain.session import fold
+from app.domain.session import SessionState, fold
 from app.eventstore import Event
 
 TEXT = [{"type": "text", "text": "hi"}]
@@ -45,8 +45,18 @@ def finish(turn_id: str = "t1", attempt: int = 1, outcome: str = "completed") ->
                         model="local/echo")
 
 
-def given(*events: Event):  # type: ignore[no-untyped-def]
+def given(*events: Event) -> SessionState:
     return fold(list(events))
+
+
+def runs_next(state: SessionState) -> str | None:
+    """The turn the reactions hand to a worker after these events, if any."""
+    turn = state.active_turn
+    return turn.turn_id if turn is not None and turn.status == "requested" else None
+
+
+def cancel(turn_id: str = "t1") -> d.CancelTurn:
+    return d.CancelTurn(turn_id=turn_id, requested_by="a")
 
 
 def first_turn() -> list[Event]:
@@ -57,14 +67,13 @@ def first_turn() -> list[Event]:
 
 
 def test_the_first_message_starts_the_session_and_requests_a_turn() -> None:
-    events, posted = d.post_message(given(), post())
+    events = d.post_message(given(), post())
     assert events == first_turn()
-    assert posted == d.Posted(turn_id="t1", is_new=True, runnable=True)
+    assert runs_next(given(*events)) == "t1"
 
 
 def test_posting_the_same_message_again_attaches_to_its_turn() -> None:
-    events, posted = d.post_message(given(*first_turn()), post(turn_id="t-other"))
-    assert events == [] and posted == d.Posted(turn_id="t1", is_new=False, runnable=False)
+    assert d.post_message(given(*first_turn()), post(turn_id="t-other")) == []
 
 
 def test_a_second_message_while_a_turn_is_active_is_rejected_by_default() -> None:
@@ -74,22 +83,24 @@ def test_a_second_message_while_a_turn_is_active_is_rejected_by_default() -> Non
 
 
 def test_enqueue_queues_the_turn_behind_the_active_one() -> None:
-    events, posted = d.post_message(given(*first_turn()), post("m2", "t2", multitask="enqueue"))
+    state = given(*first_turn())
+    events = d.post_message(state, post("m2", "t2", multitask="enqueue"))
     assert [type(e) for e in events] == [MessagePosted, TurnRequested]
-    assert not posted.runnable
+    assert runs_next(fold(events, state)) == "t1"
 
 
 def test_interrupt_cancels_a_running_turn_and_queues_the_new_one() -> None:
-    events, posted = d.post_message(given(*first_turn(), started()),
-                                    post("m2", "t2", multitask="interrupt"))
+    state = given(*first_turn(), started())
+    events = d.post_message(state, post("m2", "t2", multitask="interrupt"))
     assert [type(e) for e in events] == [MessagePosted, TurnCancelRequested, TurnRequested]
-    assert not posted.runnable  # runs once the worker has stopped the first
+    assert runs_next(fold(events, state)) is None  # runs once the worker has stopped t1
 
 
 def test_interrupt_of_a_turn_not_yet_started_ends_it_and_runs_the_new_one() -> None:
-    events, posted = d.post_message(given(*first_turn()), post("m2", "t2", multitask="interrupt"))
+    state = given(*first_turn())
+    events = d.post_message(state, post("m2", "t2", multitask="interrupt"))
     assert TurnCancelled(turn_id="t1", attempt=0, reason="interrupt") in events
-    assert posted.runnable
+    assert runs_next(fold(events, state)) == "t2"
 
 
 def test_a_deleted_session_takes_no_messages() -> None:
@@ -156,17 +167,24 @@ def test_a_stale_attempt_cannot_finish() -> None:
 
 def test_cancel_of_a_finished_turn_changes_nothing_and_cancel_is_idempotent() -> None:
     running = given(*first_turn(), started())
-    assert d.cancel_turn(running, "t1", "a") == [
+    assert d.cancel_turn(running, cancel()) == [
         TurnCancelRequested(turn_id="t1", requested_by="a")]
-    requested_twice = fold(d.cancel_turn(running, "t1", "a"), running)
-    assert d.cancel_turn(requested_twice, "t1", "a") == []
+    requested_twice = fold(d.cancel_turn(running, cancel()), running)
+    assert d.cancel_turn(requested_twice, cancel()) == []
     done = fold(d.finish_turn(running, finish()), running)
-    assert d.cancel_turn(done, "t1", "a") == []
+    assert d.cancel_turn(done, cancel()) == []
     with pytest.raises(d.UnknownTurn):
-        d.cancel_turn(done, "nope", "a")
+        d.cancel_turn(done, cancel("nope"))
 
 
 def test_a_turn_cancelled_before_a_worker_claimed_it_ends_at_claim() -> None:
     state = given(*first_turn(), started(), TurnCancelRequested(turn_id="t1"))
     assert d.start_turn(state, start(lapsed_attempt=1)) == [
         TurnCancelled(turn_id="t1", attempt=1)]
+
+
+def test_the_sweeper_gives_up_an_unfinished_turn_once() -> None:
+    running = given(*first_turn(), started())
+    events = d.give_up_turn(running, d.GiveUpTurn(turn_id="t1", reason="lost"))
+    assert events == [TurnFailed(turn_id="t1", attempt=1, error="lost")]
+    assert d.give_up_turn(fold(events, running), d.GiveUpTurn(turn_id="t1", reason="x")) == []

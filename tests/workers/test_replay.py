@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from app.adapters.streams.replay import stream_from_message
+from app.domain.session import Turn
+
+
+def turn(status: str, error: str | None = None) -> Turn:
+    return Turn(turn_id="t", message_id="m", robot_id="r", status=status,  # type: ignore[arg-type]
+                error=error, finish_reason="stop" if status == "completed" else None)
 
 
 def test_a_completed_turn_replays_whole_parts_then_finishes() -> None:
     parts = [{"type": "reasoning", "text": "hmm"}, {"type": "text", "text": "Hi there"}]
-    out = stream_from_message("msg-t", parts, "completed", None)
+    out = stream_from_message("msg-t", parts, turn("completed"))
     assert [p["type"] for p in out] == [
         "start", "start-step", "reasoning-start", "reasoning-delta", "reasoning-end",
         "text-start", "text-delta", "text-end", "finish-step", "finish"]
@@ -16,8 +22,8 @@ def test_a_completed_turn_replays_whole_parts_then_finishes() -> None:
 
 
 def test_failed_and_cancelled_turns_end_as_the_live_stream_does() -> None:
-    failed = stream_from_message("m", [], "failed", "model down")
+    failed = stream_from_message("m", [], turn("failed", "model down"))
     assert failed[-1] == {"type": "error", "errorText": "model down"}
     assert "finish-step" not in [p["type"] for p in failed]
-    cancelled = stream_from_message("m", [{"type": "text", "text": "par"}], "cancelled", None)
+    cancelled = stream_from_message("m", [{"type": "text", "text": "par"}], turn("cancelled"))
     assert [p["type"] for p in cancelled][-2:] == ["text-end", "abort"]

@@ -16,15 +16,14 @@ from typing import Any
 
 from app.adapters.llm import ModelError
 from app.adapters.metrics import TIME_TO_FIRST_TOKEN, TURNS_FINISHED
-from app.adapters.streams.publisher import TurnPublisher, publish_terminal
-from app.adapters.turn_queue import enqueue_turn
+from app.adapters.streams.publisher import TurnPublisher
 from app.domain import decisions
-from app.domain.events import TurnCancelled, TurnFailed, TurnStarted, Usage
+from app.domain.events import TurnStarted, Usage
 from app.domain.model_refs import ModelRef
 from app.domain.robots import DEFAULT_ROBOT_ID, Robot
 from app.domain.session import SessionState, Turn
 from app.eventstore import EventMetadata
-from app.services.handler import Outcome, no_result
+from app.services.handler import Outcome
 from workers.deps import WorkerDeps
 from workers.turns.leases import lease_alive, release, take_lease
 from workers.turns.model_stream import ModelStream
@@ -72,8 +71,8 @@ class TurnRun:
         call = self._call_model(state, turn, robot, ref) if will_start else None
         started = None
         try:
-            _, claimed = await self.deps.handler.execute(
-                self.session_id, no_result(lambda s: decisions.start_turn(s, claim)),
+            claimed = await self.deps.handler.execute(
+                self.session_id, lambda s: decisions.start_turn(s, claim),
                 metadata=self.meta, loaded=state,
                 alongside=take_lease(self.session_id, self.deps.worker_id,
                                      self.deps.settings.turn_lease_s))
@@ -81,8 +80,8 @@ class TurnRun:
         finally:
             if started is None and isinstance(call, ModelStream):  # the claim lost or failed
                 await call.cancel()
-        if started is None:
-            return await self.end_without_running(claimed)
+        if started is None:  # a claim that ended the turn had the reactions end its stream
+            return type(claimed.events[0]).__name__ if claimed.events else "not mine to run now"
         if call is None:  # the session moved on while claiming: this turn's time came
             call = self._call_model(claimed.state, claimed.state.turn(self.turn_id) or turn,
                                     robot, ref)
@@ -115,20 +114,6 @@ class TurnRun:
             robot = None
         return robot or await robots.get(DEFAULT_ROBOT_ID)  # type: ignore[return-value]
 
-    async def end_without_running(self, claimed: Outcome) -> str:
-        """Close the stream of a turn that ended without running (cancelled before a worker
-        claimed it, or given up by the sweeper), and start the session's next turn."""
-        ended = claimed.events[0] if claimed.events else None
-        if isinstance(ended, TurnCancelled | TurnFailed):
-            await self.publisher.resume_numbering()
-            encoder = UIStreamEncoder(reply_id(self.turn_id), self.turn_id)
-            parts = encoder.abort() if isinstance(ended, TurnCancelled) else encoder.fail(
-                ended.error)
-            await self._finish_stream(parts, claimed)
-            await self._enqueue_next(claimed.state)
-            return type(ended).__name__
-        return "not mine to run now"
-
     async def _run_attempt(self, state: SessionState, started: TurnStarted, robot: Robot,
                            call: ModelStream | str) -> str:
         attempt = started.attempt
@@ -144,6 +129,8 @@ class TurnRun:
             else:
                 self.writer.send(self.publisher, *encoder.start())
             outcome, error, timing = await self._stream_model(call, encoder, cancel)
+            # The turn's ending part follows the commit (app/services/reactions.py).
+            self.writer.send(self.publisher, *encoder.close(outcome))
             await self.writer.flush(self.publisher)
             finished = await self._record(encoder, attempt, outcome, error, robot, started,
                                           timing)
@@ -155,14 +142,12 @@ class TurnRun:
         TURNS_FINISHED.labels(outcome).inc()
         if "ttft" in timing:
             TIME_TO_FIRST_TOKEN.observe(timing["ttft"] / 1000)
-        final = {"completed": encoder.finish, "cancelled": encoder.abort}.get(outcome)
-        await self._finish_stream(final() if final else encoder.fail(error or ""), finished)
         await release(self.deps.services.pool, self.turn_id, attempt)
-        await self._enqueue_next(finished.state)
         return outcome
 
     async def _stream_model(self, call: ModelStream | str, encoder: UIStreamEncoder,
-                            cancel: asyncio.Event) -> tuple[str, str | None, dict[str, float]]:
+                            cancel: asyncio.Event
+                            ) -> tuple[decisions.Outcome, str | None, dict[str, float]]:
         timing: dict[str, float] = {}
         if isinstance(call, str):
             timing["duration"] = 0.0
@@ -196,7 +181,7 @@ class TurnRun:
             return "failed", str(exc), timing
         return "completed", None, timing
 
-    async def _record(self, encoder: UIStreamEncoder, attempt: int, outcome: str,
+    async def _record(self, encoder: UIStreamEncoder, attempt: int, outcome: decisions.Outcome,
                       error: str | None, robot: Robot, started: TurnStarted,
                       timing: dict[str, float]) -> Outcome | None:
         command = decisions.FinishTurn(
@@ -207,27 +192,14 @@ class TurnRun:
             finish_reason=encoder.finish_reason, error=error,
             time_to_first_token_ms=timing.get("ttft"), duration_ms=timing.get("duration"))
         try:
-            _, finished = await self.deps.handler.execute(
-                self.session_id, no_result(
-                    lambda s: decisions.finish_turn(s, command)), metadata=self.meta)
+            finished = await self.deps.handler.execute(
+                self.session_id, lambda s: decisions.finish_turn(s, command),
+                metadata=self.meta)
         except decisions.StaleAttempt:
             log.warning("turn %s attempt %s was superseded; dropping its answer",
                         self.turn_id, attempt)
             return None
         return finished
-
-    async def _finish_stream(self, parts: list[dict[str, Any]], outcome: Outcome) -> None:
-        """Published only after the terminal event committed: a client that saw `finish`
-        can read the message back."""
-        await self.writer.flush(self.publisher)
-        checkpoint = outcome.appended.checkpoint if outcome.appended else None
-        await publish_terminal(self.publisher, parts, checkpoint)
-
-    async def _enqueue_next(self, state: SessionState) -> None:
-        following = state.active_turn
-        if following is not None and following.status == "requested":
-            await enqueue_turn(self.deps.arq, self.session_id, following.turn_id,
-                               robot_id=following.robot_id)
 
 
 async def run_turn(ctx: dict[str, Any], session_id: str, turn_id: str,

@@ -60,15 +60,11 @@ class UIStreamEncoder:
                 self.finish_reason = reason
         return []
 
-    def finish(self) -> list[Part]:
-        return [*self._close(), {"type": "finish-step"},
-                {"type": "finish", "finishReason": self.finish_reason}]
-
-    def fail(self, error_text: str) -> list[Part]:
-        return [*self._close(), {"type": "error", "errorText": error_text}]
-
-    def abort(self) -> list[Part]:
-        return [*self._close(), {"type": "abort"}]
+    def close(self, outcome: str) -> list[Part]:
+        """What closes an attempt's stream before its ending part (sent after the commit by
+        the reactions): the open text or reasoning, and for a completed turn its step."""
+        step = [{"type": "finish-step"}] if outcome == "completed" else []
+        return [*self._close(), *step]
 
     def _delta(self, kind: str, text: str) -> list[Part]:
         if not text:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.adapters.streams.endings import ending
 from app.domain.events import Part
+from app.domain.session import Turn
 
 
-def stream_from_message(message_id: str, parts: list[Part], status: str,
-                        error: str | None) -> list[dict[str, Any]]:
+def stream_from_message(message_id: str, parts: list[Part], turn: Turn) -> list[dict[str, Any]]:
     """UI stream parts that assemble to the stored message: whole parts, no token deltas."""
     out: list[dict[str, Any]] = [{"type": "start", "messageId": message_id},
                                  {"type": "start-step"}]
@@ -18,12 +19,8 @@ def stream_from_message(message_id: str, parts: list[Part], status: str,
             out += [{"type": f"{kind}-start", "id": pid},
                     {"type": f"{kind}-delta", "id": pid, "delta": part.get("text", "")},
                     {"type": f"{kind}-end", "id": pid}]
-    # The same endings the live stream sends (workers/ui_stream.py): only a completed turn
-    # closes its step and finishes.
-    if status == "failed":
-        out.append({"type": "error", "errorText": error or "the turn failed"})
-    elif status == "cancelled":
-        out.append({"type": "abort"})
-    else:
-        out += [{"type": "finish-step"}, {"type": "finish", "finishReason": "stop"}]
+    # The live stream closes a completed turn's step before its ending (workers/turns).
+    if turn.status == "completed":
+        out.append({"type": "finish-step"})
+    out.append(ending(turn))
     return out

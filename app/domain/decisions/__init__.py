@@ -1,0 +1,42 @@
+"""A session's rules: pure functions from state and a command Struct to the events it implies.
+
+Every decider has one shape, `decide(state, command) -> list[Event]`, and raises (see
+errors.py) what it refuses. No I/O and no clock: ids and times arrive on the command.
+"""
+
+from app.domain.decisions.errors import (
+    SessionGone,
+    SessionNotFound,
+    StaleAttempt,
+    TurnActive,
+    UnknownMessage,
+    UnknownTurn,
+)
+from app.domain.decisions.posting import PostMessage, post_message
+from app.domain.decisions.sessions import (
+    ChangeSettings,
+    DeleteSession,
+    ForkSession,
+    change_settings,
+    delete_session,
+    fork_session,
+)
+from app.domain.decisions.turns import (
+    CancelTurn,
+    FinishTurn,
+    GiveUpTurn,
+    Outcome,
+    StartTurn,
+    cancel_turn,
+    finish_turn,
+    give_up_turn,
+    start_turn,
+)
+
+__all__ = [
+    "CancelTurn", "ChangeSettings", "DeleteSession", "FinishTurn", "ForkSession",
+    "GiveUpTurn", "Outcome", "PostMessage", "SessionGone", "SessionNotFound", "StaleAttempt",
+    "StartTurn", "TurnActive", "UnknownMessage", "UnknownTurn", "cancel_turn",
+    "change_settings", "delete_session", "finish_turn", "fork_session", "give_up_turn",
+    "post_message", "start_turn",
+]

@@ -1,0 +1,52 @@
+"""Posting a user message: a new turn, a retry of an earlier post, or a refusal."""
+
+from __future__ import annotations
+
+import msgspec
+
+from app.domain.decisions.errors import SessionGone, TurnActive
+from app.domain.decisions.turns import cancel_events
+from app.domain.events import (
+    MessagePosted,
+    Multitask,
+    Part,
+    SessionStarted,
+    TurnRequested,
+)
+from app.domain.session import SessionState
+from app.eventstore import Event
+
+
+class PostMessage(msgspec.Struct, frozen=True, kw_only=True):
+    session_id: str
+    message_id: str
+    parts: list[Part]
+    robot_id: str
+    author_id: str | None
+    new_turn_id: str
+    multitask: Multitask = "reject"
+    session_name: str | None = None
+
+
+def post_message(state: SessionState, cmd: PostMessage) -> list[Event]:
+    """The message and its turn; nothing when the message id was posted before (the caller
+    attaches to that post's turn). Raises SessionGone, TurnActive."""
+    if state.deleted:
+        raise SessionGone(cmd.session_id)
+    if state.turn_for_message(cmd.message_id) is not None:
+        return []
+    active = state.active_turn
+    if active is not None and cmd.multitask == "reject":
+        raise TurnActive(active.turn_id)
+    events: list[Event] = []
+    if not state.exists:
+        events.append(SessionStarted(session_id=cmd.session_id, created_by=cmd.author_id,
+                                     name=cmd.session_name))
+    events.append(MessagePosted(session_id=cmd.session_id, message_id=cmd.message_id,
+                                parts=cmd.parts, author_id=cmd.author_id))
+    if active is not None and cmd.multitask == "interrupt":
+        events.extend(cancel_events(active, cmd.author_id, "interrupt"))
+    events.append(TurnRequested(session_id=cmd.session_id, turn_id=cmd.new_turn_id,
+                                message_id=cmd.message_id, robot_id=cmd.robot_id,
+                                requested_by=cmd.author_id, multitask=cmd.multitask))
+    return events

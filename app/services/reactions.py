@@ -1,0 +1,81 @@
+"""What follows a commit, in one table: event type -> the reactions it sets off.
+
+The handler runs `Reactions.run` after every append has committed (publish after commit:
+Redis only ever hears of what the log already holds). A new reaction is a new row here,
+not another `isinstance` loop in a controller, the runner or the sweeper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import redis.asyncio as aioredis
+from arq.connections import ArqRedis
+
+from app.adapters.streams.endings import ending_of
+from app.adapters.streams.publisher import TurnPublisher, publish_terminal
+from app.adapters.turn_queue import enqueue_turn, signal_cancel
+from app.config.settings import Settings
+from app.domain.events import (
+    TurnCancelled,
+    TurnCancelRequested,
+    TurnCompleted,
+    TurnFailed,
+    TurnRequested,
+)
+from app.eventstore import Event
+from app.services.handler import Outcome
+
+Reaction = Callable[["Reactions", Event, Outcome], Awaitable[None]]
+
+
+async def stop_the_turn(ctx: Reactions, event: Event, _: Outcome) -> None:
+    """Wake whichever worker runs the turn; TurnCancelRequested is the durable record."""
+    assert isinstance(event, TurnCancelRequested)
+    await signal_cancel(ctx.redis, ctx.settings.redis_prefix, event.turn_id)
+
+
+async def end_the_stream(ctx: Reactions, event: Event, outcome: Outcome) -> None:
+    """The turn's last part and the end marker. The relay holds `[DONE]` until projections
+    pass this commit, so a client that saw the end can read the message back."""
+    assert isinstance(event, TurnCompleted | TurnFailed | TurnCancelled)
+    publisher = TurnPublisher(ctx.redis, ctx.settings.redis_prefix, event.turn_id,
+                              ttl_s=ctx.settings.stream_buffer_ttl_s)
+    checkpoint = outcome.appended.checkpoint if outcome.appended else None
+    await publish_terminal(publisher, [ending_of(event)], checkpoint)
+
+
+async def start_the_next_turn(ctx: Reactions, _: Event, outcome: Outcome) -> None:
+    """Hand the session's next turn to a worker once nothing runs ahead of it. Enqueueing
+    is idempotent by turn id, so running this for several events of one commit is safe."""
+    following = outcome.state.active_turn
+    if following is not None and following.status == "requested":
+        await enqueue_turn(ctx.arq, outcome.session_id, following.turn_id,
+                           robot_id=following.robot_id)
+
+
+REACTIONS: dict[type[Event], tuple[Reaction, ...]] = {
+    TurnRequested: (start_the_next_turn,),
+    TurnCancelRequested: (stop_the_turn,),
+    TurnCompleted: (end_the_stream, start_the_next_turn),
+    TurnFailed: (end_the_stream, start_the_next_turn),
+    TurnCancelled: (end_the_stream, start_the_next_turn),
+}
+# Reactions that read the state after the commit, not the event: run once per commit.
+_ONCE_PER_COMMIT = frozenset({start_the_next_turn})
+
+
+class Reactions:
+    def __init__(self, redis: aioredis.Redis, arq: ArqRedis, settings: Settings) -> None:
+        self.redis = redis
+        self.arq = arq
+        self.settings = settings
+
+    async def run(self, outcome: Outcome) -> None:
+        done: set[Reaction] = set()
+        for event in outcome.events:
+            for reaction in REACTIONS.get(type(event), ()):
+                if reaction in done and reaction in _ONCE_PER_COMMIT:
+                    continue
+                done.add(reaction)
+                await reaction(self, event, outcome)
