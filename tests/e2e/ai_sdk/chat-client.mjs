@@ -1,9 +1,11 @@
 // The real AI SDK client (the `ai` package) against our chat stream, the way useChat does it:
 // DefaultChatTransport posts the chat (or reconnects to it) and parses the SSE with the SDK's
-// own chunk schema; readUIMessageStream folds the chunks into the final UIMessage.
+// own chunk schema; readUIMessageStream folds the chunks into the final UIMessage. Both majors
+// are installed side by side (package.json aliases `ai6` and `ai7`); --ai picks one.
 //
-//   node chat-client.mjs --base http://127.0.0.1:8000 --token T --session S --send "Hi" [--robot R]
-//   node chat-client.mjs --base http://127.0.0.1:8000 --token T --session S --resume \
+//   node chat-client.mjs --ai 6|7 --base http://127.0.0.1:8000 --token T --session S \
+//        --send "Hi" [--robot R]
+//   node chat-client.mjs --ai 6|7 --base http://127.0.0.1:8000 --token T --session S --resume \
 //        [--background "Hi" [--robot R]]
 //
 // --background first starts a turn without streaming it (our POST /robots/sessions, not an SDK
@@ -12,16 +14,36 @@
 // Prints one JSON object on stdout. `failures` lists everything the SDK rejected (schema
 // validation, protocol errors, HTTP errors) with the SDK's own error text; exit status 1 if any.
 // An `error` chunk from the server is not a failure: the SDK reports it through onError, and it
-// is listed under `surfacedErrors`.
+// is listed under `surfacedErrors`. `parts` is the assembled message's parts in full, tool parts
+// with `toolName`, `input`, `output` and `errorText` always present (null when unset).
+//
+// What differs between ai 6.0.326 and 7.0.173 for the UI message stream (read from their dist:
+// uiMessageChunkSchema and processUIMessageStream):
+// - Chunks only v7 knows: `reset-step`, `tool-approval-response`, `custom`, `reasoning-file`,
+//   `steering-message`; `text-end.citations`; `tool-approval-request.reason`/`isAutomatic`;
+//   finishReason `interrupted`. v6 fails the whole stream on any of them (TypeValidationError:
+//   no member of the chunk union matches). Unknown extra fields pass in both (looseObject).
+// - `reset-step` (v7) drops the current step's parts (all after the last step-start, which
+//   stays) and forgets open text, reasoning and tool-input ids: a retried attempt can erase the
+//   dead one's partial parts. v6 has no equivalent: it keeps every part it was sent.
+// - `finish-step` forgets open text/reasoning ids in v6, not in v7 (only reset-step does).
+// - `tool-input-error` on a static tool: v6 stores the chunk's input as `rawInput`, leaving
+//   `input` unset; v7 stores it as `input`. For a dynamic tool both store `input`.
+// - The same in both: `dynamic: true` on tool-input-start/-available makes a `dynamic-tool`
+//   part carrying `toolName`, otherwise the part is `tool-<toolName>`; tool-output-available /
+//   -error / -denied and tool-approval-request find the part by toolCallId (current step first,
+//   then the whole message) and fail with UIMessageStreamError when there is none;
+//   messageMetadata on start / finish / message-metadata is merged into `message.metadata`.
+// - An HTTP error: v6 throws Error(response text); v7 an APICallError with statusCode and
+//   responseBody. (dataPartSchemas are keyed `data-x` in v6, `x` in v7; we pass none.)
 
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 
-import { DefaultChatTransport, readUIMessageStream } from 'ai';
-
 const { values: args } = parseArgs({
   options: {
+    ai: { type: 'string' },
     base: { type: 'string' },
     token: { type: 'string' },
     session: { type: 'string' },
@@ -33,7 +55,10 @@ const { values: args } = parseArgs({
     'timeout-ms': { type: 'string', default: '30000' },
   },
 });
+const SDK_PACKAGES = { 6: 'ai6', 7: 'ai7' }; // npm aliases of `ai`, see package.json
+const sdkPackage = Object.hasOwn(SDK_PACKAGES, args.ai) ? SDK_PACKAGES[args.ai] : undefined;
 if (
+  !sdkPackage ||
   !args.base ||
   !args.token ||
   !args.session ||
@@ -41,11 +66,12 @@ if (
   (args.background !== undefined && !args.resume)
 ) {
   process.stderr.write(
-    'usage: --base URL --token T --session S' +
+    'usage: --ai 6|7 --base URL --token T --session S' +
       ' (--send TEXT [--robot ID] | --resume [--background TEXT [--robot ID]])\n',
   );
   process.exit(2);
 }
+const { DefaultChatTransport, readUIMessageStream } = await import(sdkPackage);
 const base = args.base.replace(/\/$/, '');
 const userMessage = (text) => ({
   id: args['message-id'] ?? `m-${randomUUID()}`,
@@ -80,10 +106,13 @@ const describe = (error) => ({
 
 const result = {
   mode: args.resume ? 'resume' : 'send',
-  sdkVersion: createRequire(import.meta.url)('ai/package.json').version,
+  sdkMajor: Number(args.ai),
+  sdkVersion: createRequire(import.meta.url)(`${sdkPackage}/package.json`).version,
   nodeVersion: process.version,
   responses: [], // status and headers of each HTTP response, observed only
   chunkTypes: [],
+  chunks: [], // every chunk the SDK parsed, as parsed
+  finishReason: null, // of the `finish` chunk
   startMessageId: null,
   errorChunks: [], // errorText of each `error` chunk the SDK parsed
   surfacedErrors: [], // what readUIMessageStream reported for those chunks (onError)
@@ -91,7 +120,30 @@ const result = {
   background: null, // the 202 that started the background turn
   timing: null, // ms from the SDK call to the response, the first chunk and the end
   streamed: false, // false: reconnect answered 204 (nothing to resume)
-  message: null, // the final UIMessage
+  // The last UIMessage readUIMessageStream yielded: what useChat renders. A snapshot is taken
+  // when a chunk changes what is shown, so a trailing step-start (start-step publishes none)
+  // is not in it.
+  message: null,
+  parts: [], // its parts in full (see assembledPart)
+};
+
+// A tool part names its tool in its type (`tool-<name>`) unless it is a `dynamic-tool`; JSON has
+// no undefined, so the fields tests compare are always present, null when the SDK left them
+// unset. Every other field the SDK set (rawInput, providerExecuted, approval, ...) follows.
+const isToolPart = (part) => part.type === 'dynamic-tool' || part.type.startsWith('tool-');
+const assembledPart = (part) => {
+  if (!isToolPart(part)) return part;
+  const { type, toolCallId, toolName, state, input, output, errorText, ...rest } = part;
+  return {
+    type,
+    toolCallId,
+    toolName: type === 'dynamic-tool' ? toolName : type.slice('tool-'.length),
+    state,
+    input: input ?? null,
+    output: output ?? null,
+    errorText: errorText ?? null,
+    ...rest,
+  };
 };
 
 // A pass-through fetch so the report can show the response headers; the SDK gets the response
@@ -152,8 +204,10 @@ try {
         transform(chunk, controller) {
           result.timing.firstChunkMs ??= since();
           result.chunkTypes.push(chunk.type);
+          result.chunks.push(chunk);
           if (chunk.type === 'start') result.startMessageId = chunk.messageId ?? null;
           if (chunk.type === 'error') result.errorChunks.push(chunk.errorText);
+          if (chunk.type === 'finish') result.finishReason = chunk.finishReason ?? null;
           controller.enqueue(chunk);
         },
       }),
@@ -177,5 +231,6 @@ try {
   result.failures.push(describe(error));
 }
 
+result.parts = (result.message?.parts ?? []).map(assembledPart);
 process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exitCode = result.failures.length ? 1 : 0;

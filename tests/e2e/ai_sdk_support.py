@@ -1,0 +1,224 @@
+"""The real AI SDK client, majors 6 and 7, as a pytest fixture: what it assembles is what counts.
+
+tests/e2e/ai_sdk/chat-client.mjs posts a chat the way useChat does (DefaultChatTransport, the
+SDK's own chunk schema) or reconnects to one (`reconnectToStream`, GET {api}/{chatId}/stream)
+and folds the chunks with `readUIMessageStream`, with `ai` 6 or 7 (`--ai`; both are installed
+side by side under the npm aliases `ai6` and `ai7`). The node project is installed once per
+package.json/lock into ~/.cache/robots-test-ai-sdk/, outside the repository.
+
+    async def test_x(stack: Stack, ai_sdk: AiSdkClient) -> None:   # runs once per major
+        result = await ai_sdk.send(stack, session, "Hi", robot=robot)
+        assert_no_rejections(result)
+        result["parts"]  # every part of the assembled message; tool parts with toolName, ...
+
+The `ai_sdk` fixture (parametrized over AI_SDK_MAJORS, ids "ai6" and "ai7") and
+`ai_sdk_project` are registered for tests/e2e by its conftest.py; elsewhere, call
+`ai_sdk_client(major)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.chat.stack import Stack
+
+AI_SDK_MAJORS = ("6", "7")
+"""The `ai` majors the client runs with; package.json installs `ai<major>` for each."""
+
+PROJECT = Path(__file__).parent / "ai_sdk"
+SCRIPT = PROJECT / "chat-client.mjs"
+MANIFESTS = ("package.json", "package-lock.json")
+INSTALL_TIMEOUT_S = 300
+CLIENT_TIMEOUT_S = 30
+
+
+@dataclass(frozen=True)
+class AiSdkProject:
+    """The installed node project: node, and a copy of chat-client.mjs inside the project."""
+
+    node: str
+    script: Path
+
+
+class AiSdkClient:
+    """Runs chat-client.mjs with one major of the `ai` package."""
+
+    def __init__(self, project: AiSdkProject, major: str) -> None:
+        self.project = project
+        self.major = major
+
+    def __repr__(self) -> str:
+        return f"AiSdkClient(ai{self.major})"
+
+    async def send(self, stack: Stack, session: str, text: str, *,
+                   robot: str | None = None, **flags: str) -> dict[str, Any]:
+        """Post `text` as useChat does (sendMessages) and fold the streamed reply."""
+        return await self.run(stack, session, "--send", text, *_options(robot, flags))
+
+    async def resume(self, stack: Stack, session: str, *, background: str | None = None,
+                     robot: str | None = None, **flags: str) -> dict[str, Any]:
+        """reconnectToStream on the session; with `background`, first start a turn unwatched."""
+        started = ("--background", background) if background is not None else ()
+        return await self.run(stack, session, "--resume", *started, *_options(robot, flags))
+
+    async def run(self, stack: Stack, session: str, *args: str) -> dict[str, Any]:
+        """Run the client with raw arguments (see chat-client.mjs); its JSON result."""
+        process = await asyncio.create_subprocess_exec(
+            self.project.node, str(self.project.script), "--ai", self.major,
+            "--base", stack.api_urls[0], "--token", stack.token, "--session", session,
+            "--timeout-ms", str(CLIENT_TIMEOUT_S * 1000), *args,
+            cwd=self.project.script.parent, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        try:
+            out, err = await asyncio.wait_for(process.communicate(), CLIENT_TIMEOUT_S + 5)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            pytest.fail(f"the AI SDK client (ai{self.major}) did not finish within"
+                        f" {CLIENT_TIMEOUT_S + 5} s")
+        try:
+            result: dict[str, Any] = json.loads(out)
+        except ValueError:
+            pytest.fail(f"the AI SDK client (ai{self.major}) printed no result"
+                        f" (exit {process.returncode}):\n"
+                        f"{out.decode(errors='replace')}\n{err.decode(errors='replace')}")
+        return result
+
+
+def _options(robot: str | None, flags: dict[str, str]) -> list[str]:
+    # message_id="m1" -> --message-id m1
+    named = {"robot": robot, **flags}
+    return [arg for key, value in named.items() if value is not None
+            for arg in (f"--{key.replace('_', '-')}", value)]
+
+
+def assert_no_rejections(result: dict[str, Any]) -> None:
+    """Fail with the SDK's own words for everything it rejected."""
+    if not result["failures"]:
+        return
+    lines = [f"the AI SDK (ai {result['sdkVersion']}, node {result['nodeVersion']}) rejected"
+             f" our stream ({result['mode']}); chunks accepted before: {result['chunkTypes']}"]
+    for failure in result["failures"]:
+        message: str = failure["message"]
+        # A schema rejection's message lists every member of the chunk union: `issues` has
+        # the ones that matter.
+        lines.append(f"- {failure['name']}: "
+                     + (message.split("\n")[0] if "issues" in failure else message[:600]))
+        for key in ("issues", "value", "statusCode", "responseBody", "cause"):
+            if key in failure and not (key == "cause" and "issues" in failure):
+                lines.append(f"    {key}: {json.dumps(failure[key])[:600]}")
+    pytest.fail("\n".join(lines))
+
+
+def text_parts(result: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    """(type, text, state) of the assembled message's text and reasoning parts."""
+    return [(p["type"], p["text"], p.get("state")) for p in result["parts"]
+            if p["type"] in ("text", "reasoning")]
+
+
+def tool_parts(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The assembled message's tool parts (`tool-<name>` and `dynamic-tool`), as the SDK has
+    them, with toolName, input, output and errorText always present (None when unset)."""
+    return [p for p in result["parts"]
+            if p["type"] == "dynamic-tool" or p["type"].startswith("tool-")]
+
+
+def _cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "robots-test-ai-sdk"
+
+
+def _registry_reachable(npm: str) -> bool:
+    try:
+        return subprocess.run([npm, "ping"], capture_output=True, timeout=30).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def _installed(target: Path) -> bool:
+    return all((target / "node_modules" / f"ai{major}" / "package.json").exists()
+               for major in AI_SDK_MAJORS)
+
+
+def _install(npm: str, target: Path) -> None:
+    """npm-install the project into `target`, atomically (concurrent runs may race)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
+    try:
+        for name in MANIFESTS:
+            if (PROJECT / name).exists():
+                shutil.copyfile(PROJECT / name, staging / name)
+        has_lock = (staging / "package-lock.json").exists()
+        # `ai` 7 declares node >= 22; it runs on the node 20 these machines have.
+        command = [npm, "ci" if has_lock else "install", "--no-audit", "--no-fund",
+                   "--engine-strict=false"]
+        try:
+            done = subprocess.run(command, cwd=staging, capture_output=True, text=True,
+                                  timeout=INSTALL_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            done = None
+        if done is None or done.returncode != 0:
+            if not _registry_reachable(npm):
+                pytest.skip("the npm registry is unreachable: cannot install the AI SDK client")
+            output = "timed out" if done is None else (done.stdout + done.stderr)[-4000:]
+            pytest.fail(f"`{' '.join(command)}` failed in {staging}:\n{output}")
+        with contextlib.suppress(OSError):  # another run finished first: keep theirs
+            staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+@functools.cache
+def install_ai_sdk_project() -> AiSdkProject:
+    """The node project, installed on first use (skips the test when node or npm is missing)."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("node and npm are needed to run the AI SDK client (the `ai` npm package)")
+    digest = hashlib.sha256()
+    for name in MANIFESTS:
+        if (PROJECT / name).exists():
+            digest.update(name.encode() + b"\0" + (PROJECT / name).read_bytes() + b"\0")
+    target = _cache_root() / digest.hexdigest()[:16]
+    if not _installed(target):
+        _install(npm, target)
+    # Node resolves `ai6`/`ai7` from the script's own directory: run a copy inside the project.
+    source = SCRIPT.read_bytes()
+    script = target / f"chat-client-{hashlib.sha256(source).hexdigest()[:12]}.mjs"
+    if not script.exists():
+        partial = target / f".{script.name}.{uuid.uuid4().hex[:8]}"
+        partial.write_bytes(source)
+        partial.replace(script)
+    return AiSdkProject(node, script)
+
+
+def ai_sdk_client(major: str) -> AiSdkClient:
+    """A client for one major of `ai` ("6" or "7"), installing the project on first use."""
+    if major not in AI_SDK_MAJORS:
+        raise ValueError(f"no `ai` {major!r} installed: choose one of {AI_SDK_MAJORS}")
+    return AiSdkClient(install_ai_sdk_project(), major)
+
+
+@pytest.fixture(scope="session")
+def ai_sdk_project() -> AiSdkProject:
+    """Request it from a stack fixture so a first-run npm install happens before the stack."""
+    return install_ai_sdk_project()
+
+
+@pytest.fixture(params=AI_SDK_MAJORS, ids=[f"ai{major}" for major in AI_SDK_MAJORS])
+def ai_sdk(request: pytest.FixtureRequest, ai_sdk_project: AiSdkProject) -> AiSdkClient:
+    """The AI SDK client; a test that uses it runs once with `ai` 6 and once with `ai` 7."""
+    return AiSdkClient(ai_sdk_project, request.param)
