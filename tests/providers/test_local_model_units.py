@@ -10,7 +10,9 @@ from app.adapters.llm.local_model import Script, ScriptedToolCall, default_reply
 from app.adapters.llm.local_model.anthropic_wire import AnthropicWire
 from app.adapters.llm.local_model.book import ScriptBook
 from app.adapters.llm.local_model.openai_wire import OpenAIWire
-from app.adapters.llm.local_model.script import Prompt, plan_reply, split_pieces
+from app.adapters.llm.local_model.plan import plan_reply
+from app.adapters.llm.local_model.prompt import Prompt
+from app.adapters.llm.local_model.script import split_pieces
 from app.adapters.llm.local_model.wire import BadRequest, WireRequest
 
 
@@ -56,7 +58,14 @@ def test_plan_with_tools_finishes_with_tool_calls() -> None:
     plan = plan_reply(script, Prompt("hi", input_words=1))
     assert plan.finish_reason == "tool_calls"
     assert "".join(plan.tool_calls[0].pieces) == '{"k": 1}'
-    assert plan.tool_calls[0].call_id == "call_local_0"
+    assert plan.tool_calls[0].call_id == "call_local_0_0"
+
+
+def test_unscripted_call_ids_differ_between_steps_of_a_conversation() -> None:
+    script = Script(text="", tool_calls=(ScriptedToolCall(name="t"), ScriptedToolCall(name="u")))
+    ids = [c.call_id for said in (1, 3) for c in
+           plan_reply(script, Prompt("hi", input_words=1, said=said)).tool_calls]
+    assert ids == ["call_local_1_0", "call_local_1_1", "call_local_3_0", "call_local_3_1"]
 
 
 def test_book_order_is_queue_then_model_then_preset_then_default() -> None:

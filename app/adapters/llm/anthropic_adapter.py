@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncGenerator
 
 import anthropic
@@ -14,13 +15,23 @@ from anthropic.types import (
     MessageParam,
     RawContentBlockDelta,
     RawMessageStreamEvent,
+    TextBlockParam,
     ThinkingDelta,
     ToolParam,
+    ToolResultBlockParam,
+    ToolUseBlockParam,
     UserMessageParam,
 )
 from anthropic.types import TextDelta as AnthropicTextDelta
 
-from app.adapters.llm.base import ModelError, ModelInfo, ModelRequest, ProviderConfig
+from app.adapters.llm.base import (
+    ModelError,
+    ModelInfo,
+    ModelRequest,
+    PromptMessage,
+    PromptToolResult,
+    ProviderConfig,
+)
 from app.adapters.llm.errors import connection_error, redact, status_error
 from app.adapters.llm.events import (
     Finished,
@@ -80,16 +91,11 @@ class AnthropicAdapter:
     async def _attempt(self, request: ModelRequest) -> AsyncGenerator[ModelEvent, None]:
         tools = [ToolParam(name=t.name, description=t.description, input_schema=t.input_schema)
                  for t in request.tools]
-        messages: list[MessageParam] = [
-            UserMessageParam(role="user", content=m.text) if m.role == "user"
-            else AssistantMessageParam(role="assistant", content=m.text)
-            for m in request.messages
-        ]
         stream = await self._sdk().messages.create(
             model=request.model,
             max_tokens=request.max_tokens,
             system=request.system or anthropic.omit,
-            messages=messages,
+            messages=_messages(request),
             tools=tools or anthropic.omit,
             stream=True,
         )
@@ -134,6 +140,55 @@ class AnthropicAdapter:
             return ModelError(f"model provider '{self.name}' has no API key: set one on the "
                               "provider or ANTHROPIC_API_KEY")
         return None
+
+
+def _messages(request: ModelRequest) -> list[MessageParam]:
+    """The conversation in Anthropic's form. Tool results travel in a user message, first in
+    it (Anthropic rejects a user message that puts them after text), so a "tool" message and
+    the user message after it become one message."""
+    messages: list[MessageParam] = []
+    results: list[ToolResultBlockParam] = []  # waiting for the next user message
+    for message in request.messages:
+        if message.role == "tool":
+            results += [_tool_result(r) for r in message.tool_results]
+        elif message.role == "user" and results:
+            text = [TextBlockParam(type="text", text=message.text)] if message.text else []
+            messages.append(UserMessageParam(role="user", content=[*results, *text]))
+            results = []
+        else:
+            if results:
+                messages.append(UserMessageParam(role="user", content=results))
+                results = []
+            messages.append(UserMessageParam(role="user", content=message.text)
+                            if message.role == "user" else _assistant(message))
+    if results:
+        messages.append(UserMessageParam(role="user", content=results))
+    return messages
+
+
+def _assistant(message: PromptMessage) -> AssistantMessageParam:
+    if not message.tool_calls:
+        return AssistantMessageParam(role="assistant", content=message.text)
+    text = [TextBlockParam(type="text", text=message.text)] if message.text else []
+    calls = [ToolUseBlockParam(type="tool_use", id=c.call_id, name=c.name,
+                               input=tool_input(c.arguments))
+             for c in message.tool_calls]
+    return AssistantMessageParam(role="assistant", content=[*text, *calls])
+
+
+def _tool_result(result: PromptToolResult) -> ToolResultBlockParam:
+    return ToolResultBlockParam(type="tool_result", tool_use_id=result.call_id,
+                                content=result.output, is_error=result.is_error)
+
+
+def tool_input(arguments: str) -> dict[str, object]:
+    """A call's arguments as the object `tool_use` insists on: `{}` when the model's text was
+    not a JSON object (models do send broken JSON, and the API would refuse the request)."""
+    try:
+        value = json.loads(arguments)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 class EventDecoder:

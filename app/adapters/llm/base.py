@@ -12,9 +12,35 @@ from app.adapters.llm.events import ModelEvent
 ProviderKind = Literal["anthropic", "openai", "openai-compatible", "local"]
 
 
+class PromptToolCall(Struct, frozen=True):
+    """A tool call the model made earlier in the conversation."""
+
+    call_id: str
+    name: str
+    # The call's JSON arguments as text, as the model sent them (may be invalid JSON).
+    arguments: str
+
+
+class PromptToolResult(Struct, frozen=True):
+    """What a tool gave back for the call `call_id`."""
+
+    call_id: str
+    name: str
+    output: str  # what the tool gave back, as text (JSON text for structured outputs)
+    is_error: bool = False
+
+
 class PromptMessage(Struct, frozen=True):
-    role: Literal["user", "assistant"]
-    text: str
+    """One message of the conversation, sent to each provider in its own form.
+
+    An "assistant" message may carry the `tool_calls` it made; the "tool" message right after
+    it carries their `tool_results` (its `text` is not sent: no API has a place for it).
+    """
+
+    role: Literal["user", "assistant", "tool"]
+    text: str = ""
+    tool_calls: list[PromptToolCall] = []  # assistant messages: the calls the model made
+    tool_results: list[PromptToolResult] = []  # role "tool": results of the previous calls
 
 
 class ToolSpec(Struct, frozen=True):

@@ -19,7 +19,9 @@ from app.adapters.llm.openai_adapter import OpenAIAdapter
 from app.adapters.llm.retry import Backoff
 
 LOCAL_MODEL = DEFAULT_MODEL
-"""The model id that answers with `local_model.default_reply` of the last message."""
+"""The model id that answers with `local_model.default_reply` of the last message, or, offered
+a `current_time` tool, calls it when asked the time and quotes what it answered
+(`local_model.habits`)."""
 
 
 class LocalProvider:

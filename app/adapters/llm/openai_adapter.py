@@ -13,12 +13,20 @@ import openai
 from openai.types.chat import (
     ChatCompletionAssistantMessageParam,
     ChatCompletionFunctionToolParam,
+    ChatCompletionMessageFunctionToolCallParam,
     ChatCompletionMessageParam,
     ChatCompletionSystemMessageParam,
+    ChatCompletionToolMessageParam,
     ChatCompletionUserMessageParam,
 )
 
-from app.adapters.llm.base import ModelError, ModelInfo, ModelRequest, ProviderConfig
+from app.adapters.llm.base import (
+    ModelError,
+    ModelInfo,
+    ModelRequest,
+    PromptMessage,
+    ProviderConfig,
+)
 from app.adapters.llm.errors import connection_error, redact, status_error, timed_out
 from app.adapters.llm.events import ModelEvent
 from app.adapters.llm.openai_chunks import ChunkDecoder, decode_chunk
@@ -150,10 +158,26 @@ def _messages(request: ModelRequest) -> list[ChatCompletionMessageParam]:
     for message in request.messages:
         if message.role == "user":
             messages.append(ChatCompletionUserMessageParam(role="user", content=message.text))
+        elif message.role == "assistant":
+            messages.append(_assistant(message))
         else:
-            messages.append(ChatCompletionAssistantMessageParam(role="assistant",
-                                                                content=message.text))
+            # One message per result; OpenAI has no error flag, the output says what happened.
+            messages += [ChatCompletionToolMessageParam(role="tool", tool_call_id=r.call_id,
+                                                        content=r.output)
+                         for r in message.tool_results]
     return messages
+
+
+def _assistant(message: PromptMessage) -> ChatCompletionAssistantMessageParam:
+    if not message.tool_calls:
+        return ChatCompletionAssistantMessageParam(role="assistant", content=message.text)
+    return ChatCompletionAssistantMessageParam(
+        role="assistant", content=message.text or None,
+        tool_calls=[ChatCompletionMessageFunctionToolCallParam(
+            id=c.call_id, type="function",
+            function={"name": c.name, "arguments": c.arguments})
+            for c in message.tool_calls],
+    )
 
 
 def _tool(name: str, description: str,

@@ -1,10 +1,13 @@
 """A local, scripted model server that speaks the OpenAI and Anthropic HTTP APIs.
 
 Used offline (the `local` provider), in tests (real SDKs against real HTTP on loopback) and in
-benchmarks (`python -m app.adapters.llm.local_model --port 8099`).
+benchmarks (`python -m app.adapters.llm.local_model --port 8099`). Unscripted, it answers
+deterministically, and calls a `current_time` tool by itself when asked the time (`habits`).
 """
 
 from app.adapters.llm.local_model.app import LocalModelApp, ReceivedRequest
+from app.adapters.llm.local_model.habits import CLOCK_TOOL, quote_result
+from app.adapters.llm.local_model.prompt import Prompt, SeenToolResult
 from app.adapters.llm.local_model.script import (
     DEFAULT_MODEL,
     DEFAULT_TOKENS,
@@ -17,14 +20,18 @@ from app.adapters.llm.local_model.script import (
 from app.adapters.llm.local_model.server import LocalModelServer
 
 __all__ = [
+    "CLOCK_TOOL",
     "DEFAULT_MODEL",
     "DEFAULT_TOKENS",
     "PRESETS",
     "LocalModelApp",
     "LocalModelServer",
+    "Prompt",
     "ReceivedRequest",
     "Script",
     "ScriptedToolCall",
+    "SeenToolResult",
     "default_reply",
+    "quote_result",
     "split_tokens",
 ]

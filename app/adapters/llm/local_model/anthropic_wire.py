@@ -11,18 +11,26 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from app.adapters.llm.local_model.script import Plan
+from app.adapters.llm.local_model.plan import Plan
+from app.adapters.llm.local_model.prompt import (
+    AssistantSaid,
+    Said,
+    ToolAnswered,
+    UserSaid,
+    prompt_of,
+)
 from app.adapters.llm.local_model.wire import (
     BadRequest,
     Frame,
     WireRequest,
     arguments_json,
     encode,
-    prompt_of,
     require_dict,
     require_messages,
     require_model,
+    string,
     text_of,
+    tool_names,
 )
 
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
@@ -43,8 +51,10 @@ class AnthropicWire:
             model=require_model(data),
             stream=data.get("stream") is True,
             include_usage=True,
-            prompt=prompt_of(require_messages(data), text_of(data.get("system")),
-                             data["max_tokens"]),
+            prompt=prompt_of(said_in(require_messages(data)),
+                             tools=tool_names(data, lambda tool: tool.get("name")),
+                             system=text_of(data.get("system")),
+                             max_tokens=data["max_tokens"]),
         )
 
     def frames(self, plan: Plan, request: WireRequest, ident: str) -> list[Frame]:
@@ -100,6 +110,26 @@ class AnthropicWire:
                  "created_at": "2025-01-01T00:00:00Z"} for i in ids]
         return {"data": data, "has_more": False,
                 "first_id": ids[0] if ids else None, "last_id": ids[-1] if ids else None}
+
+
+def said_in(messages: list[dict[str, Any]]) -> list[Said]:
+    """The conversation. Tool results arrive as `tool_result` blocks in a user message, before
+    any text of the user's; a user message of results alone is not the user speaking."""
+    said: list[Said] = []
+    for message in messages:
+        role, content = message.get("role"), message.get("content")
+        blocks = [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+        if role == "assistant":
+            calls = {string(b.get("id")): string(b.get("name"))
+                     for b in blocks if b.get("type") == "tool_use"}
+            said.append(AssistantSaid(text_of(content), calls))
+        elif role == "user":
+            results = [b for b in blocks if b.get("type") == "tool_result"]
+            said += [ToolAnswered(string(b.get("tool_use_id")), text_of(b.get("content")),
+                                  b.get("is_error") is True) for b in results]
+            if not results or len(results) < len(blocks):
+                said.append(UserSaid(text_of(content)))
+    return said
 
 
 _Block = tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]

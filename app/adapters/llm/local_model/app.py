@@ -23,7 +23,8 @@ from msgspec import Struct
 from app.adapters.llm.local_model.anthropic_wire import AnthropicWire
 from app.adapters.llm.local_model.book import ScriptBook
 from app.adapters.llm.local_model.openai_wire import OpenAIWire
-from app.adapters.llm.local_model.script import DEFAULT_MODEL, PRESETS, Script, plan_reply
+from app.adapters.llm.local_model.plan import plan_reply
+from app.adapters.llm.local_model.script import DEFAULT_MODEL, PRESETS, Script
 from app.adapters.llm.local_model.wire import BadRequest, Frame, Wire, WireRequest, encode
 
 Scope = MutableMapping[str, Any]

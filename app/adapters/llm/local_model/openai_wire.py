@@ -11,16 +11,26 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from app.adapters.llm.local_model.script import Plan
+from app.adapters.llm.local_model.plan import Plan
+from app.adapters.llm.local_model.prompt import (
+    AssistantSaid,
+    Said,
+    ToolAnswered,
+    UserSaid,
+    prompt_of,
+)
 from app.adapters.llm.local_model.wire import (
     BadRequest,
     Frame,
     WireRequest,
     encode,
-    prompt_of,
     require_dict,
+    require_max_tokens,
     require_messages,
     require_model,
+    string,
+    text_of,
+    tool_names,
 )
 
 _ERROR_TYPES = {400: "invalid_request_error", 401: "invalid_request_error",
@@ -36,11 +46,15 @@ class OpenAIWire:
         if options is not None and not isinstance(options, dict):
             raise BadRequest("stream_options: an object is expected")
         limit = data.get("max_completion_tokens", data.get("max_tokens"))
+        messages = require_messages(data)
+        system = [text_of(m.get("content")) for m in messages
+                  if m.get("role") in ("system", "developer")]
         return WireRequest(
             model=require_model(data),
             stream=data.get("stream") is True,
             include_usage=bool(options and options.get("include_usage")),
-            prompt=prompt_of(require_messages(data), "", limit),
+            prompt=prompt_of(said_in(messages), tools=tool_names(data, _tool_name),
+                             system=" ".join(system), max_tokens=require_max_tokens(limit)),
         )
 
     def frames(self, plan: Plan, request: WireRequest, ident: str) -> list[Frame]:
@@ -92,6 +106,33 @@ class OpenAIWire:
             {"id": i, "object": "model", "created": 1_700_000_000, "owned_by": "local"}
             for i in ids
         ]}
+
+
+def said_in(messages: list[dict[str, Any]]) -> list[Said]:
+    """The conversation: user and assistant messages (with their `tool_calls`) and one `tool`
+    message per result. System and developer messages are instructions, not said."""
+    said: list[Said] = []
+    for message in messages:
+        role, content = message.get("role"), message.get("content")
+        if role == "user":
+            said.append(UserSaid(text_of(content)))
+        elif role == "assistant":
+            said.append(AssistantSaid(text_of(content), _calls(message.get("tool_calls"))))
+        elif role == "tool":
+            said.append(ToolAnswered(string(message.get("tool_call_id")), text_of(content)))
+    return said
+
+
+def _tool_name(tool: dict[str, Any]) -> object:
+    kind = tool.get("function") or tool.get("custom")  # function tools, and custom ones
+    return kind.get("name") if isinstance(kind, dict) else None
+
+
+def _calls(calls: object) -> dict[str, str]:
+    if not isinstance(calls, list):
+        return {}
+    named = [(c.get("id"), c.get("function")) for c in calls if isinstance(c, dict)]
+    return {string(i): string(f.get("name")) for i, f in named if isinstance(f, dict)}
 
 
 def usage(plan: Plan) -> dict[str, Any]:

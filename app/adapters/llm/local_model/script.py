@@ -1,8 +1,8 @@
-"""What the local model answers: scripts, the default deterministic reply, and reply plans.
+"""What the local model answers: scripts, presets and the default deterministic reply.
 
 A `Script` says how one request is answered (text, reasoning, tool calls, pacing, usage and
-failure modes). `plan_reply` turns a script and the prompt into a `Plan`: the exact tokens the
-wire encoders stream. Everything here is pure, so tests can predict every byte the server sends.
+failure modes); `plan.plan_reply` turns it and the prompt into the exact tokens the wire
+encoders stream. Everything here is pure, so tests can predict every byte the server sends.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ _FILLER = (
 
 
 class ScriptedToolCall(Struct, frozen=True, kw_only=True):
-    """A tool call the model makes; `arguments` (full JSON text) streams in `pieces` deltas."""
+    """A tool call the model makes; `arguments` (its full text: JSON, or on purpose not) streams
+    in `pieces` deltas. With no `call_id`, one is made from the call's place in the request."""
 
     name: str
     arguments: str = "{}"
@@ -36,7 +37,9 @@ class ScriptedToolCall(Struct, frozen=True, kw_only=True):
 class Script(Struct, frozen=True, kw_only=True):
     """How the local model answers one request. Every field has an offline-friendly default.
 
-    text: the reply; None means the default reply to the last user message (`default_reply`).
+    text: the reply; None (with no `tool_calls`) lets the model answer by itself: its tool
+        habits (`habits.habit_for`), else the default reply to the last user message
+        (`default_reply`). None with `tool_calls`: the default reply, then those calls.
     tokens: length of the default reply when `text` is None (None: `DEFAULT_TOKENS`).
     reasoning: thinking text streamed before the reply (Anthropic thinking blocks,
         OpenAI-compatible `reasoning_content`).
@@ -87,35 +90,6 @@ def preset_for_model(model: str) -> Script | None:
     return PRESETS.get(model.rsplit("/", 1)[-1])
 
 
-class Prompt(Struct, frozen=True):
-    """What the server needs to know of a request to plan its answer."""
-
-    last_user_text: str
-    input_words: int
-    max_tokens: int | None = None
-
-
-class PlannedToolCall(Struct, frozen=True):
-    call_id: str
-    name: str
-    pieces: tuple[str, ...]
-
-
-class Plan(Struct, frozen=True):
-    """The exact deltas of one answer; concatenating each tuple gives the full text."""
-
-    reasoning: tuple[str, ...]
-    text: tuple[str, ...]
-    tool_calls: tuple[PlannedToolCall, ...]
-    finish_reason: FinishReason
-    input_tokens: int
-    output_tokens: int
-
-    @property
-    def full_text(self) -> str:
-        return "".join(self.text)
-
-
 def split_tokens(text: str) -> list[str]:
     """Split text into word tokens, each with its leading whitespace, losing nothing.
 
@@ -159,37 +133,3 @@ def default_reply(prompt: str, tokens: int = DEFAULT_TOKENS) -> str:
         reply.append(_FILLER[(start + i) % len(_FILLER)])
         i += 1
     return " ".join(reply[:tokens])
-
-
-def plan_reply(script: Script, prompt: Prompt) -> Plan:
-    """Decide the exact deltas, finish reason and usage of the answer to `prompt`."""
-    text = script.text
-    if text is None:
-        text = default_reply(prompt.last_user_text, script.tokens or DEFAULT_TOKENS)
-    tokens = split_tokens(text)
-    truncated = prompt.max_tokens is not None and len(tokens) > prompt.max_tokens
-    if truncated and prompt.max_tokens is not None:
-        tokens = tokens[: prompt.max_tokens]
-    reasoning = tuple(split_tokens(script.reasoning or ""))
-    calls = () if truncated else _planned_calls(script.tool_calls)
-    finish: FinishReason = "length" if truncated else "tool_calls" if calls else "stop"
-    output = len(reasoning) + len(tokens) + sum(len(c.pieces) for c in calls)
-    return Plan(
-        reasoning=reasoning,
-        text=tuple(tokens),
-        tool_calls=calls,
-        finish_reason=script.finish_reason or finish,
-        input_tokens=prompt.input_words if script.input_tokens is None else script.input_tokens,
-        output_tokens=output if script.output_tokens is None else script.output_tokens,
-    )
-
-
-def _planned_calls(calls: tuple[ScriptedToolCall, ...]) -> tuple[PlannedToolCall, ...]:
-    return tuple(
-        PlannedToolCall(
-            call_id=call.call_id or f"call_local_{i}",
-            name=call.name,
-            pieces=tuple(split_pieces(call.arguments, call.pieces)),
-        )
-        for i, call in enumerate(calls)
-    )

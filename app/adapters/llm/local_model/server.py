@@ -80,6 +80,12 @@ class LocalModelServer:
         """Answer the next requests with these scripts, one per request, in order."""
         self.app.book.enqueue(*scripts)
 
+    def enqueue_for_model(self, model: str, *scripts: Script) -> None:
+        """Answer the next requests for `model` with these scripts, one per request, in
+        order, then with the model's standing script; the FIFO queue of `enqueue` still
+        comes first. `model` is the name the request carries (`echo` for `local/echo`)."""
+        self.app.book.enqueue_for_model(model, *scripts)
+
     def set_model_script(self, model: str, script: Script) -> None:
         """Answer requests for `model` with `script` (unless a queued script comes first)."""
         self.app.book.by_model[model] = script

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import msgspec
 from msgspec import Struct
 
-from app.adapters.llm.local_model.script import Plan, Prompt
+from app.adapters.llm.local_model.plan import Plan
+from app.adapters.llm.local_model.prompt import Prompt
 
 
 class Frame(Struct, frozen=True):
@@ -75,15 +77,28 @@ def require_model(body: dict[str, Any]) -> str:
     return model
 
 
-def prompt_of(messages: list[dict[str, Any]], extra: str, max_tokens: object) -> Prompt:
-    """The last user message's text, the word count of everything, and the token cap."""
-    texts = [text_of(m.get("content")) for m in messages]
-    users = [text_of(m.get("content")) for m in messages if m.get("role") == "user"]
-    words = len(extra.split()) + sum(len(t.split()) for t in texts)
-    if max_tokens is not None and not isinstance(max_tokens, int):
+def require_max_tokens(value: object) -> int | None:
+    if value is not None and not isinstance(value, int):
         raise BadRequest("max_tokens: an integer is expected")
-    return Prompt(last_user_text=users[-1] if users else "", input_words=words,
-                  max_tokens=max_tokens)
+    return value
+
+
+def tool_names(body: dict[str, Any],
+               name_of: Callable[[dict[str, Any]], object]) -> tuple[str, ...]:
+    """The names of the tools the request offers; `name_of` finds the name in one of the
+    dialect's tool objects. Nameless ones are left out: nothing could call them."""
+    tools = body.get("tools")
+    if tools is None:
+        return ()
+    if not isinstance(tools, list):
+        raise BadRequest("tools: a list of tools is expected")
+    names = (string(name_of(t)) for t in tools if isinstance(t, dict))
+    return tuple(name for name in names if name)
+
+
+def string(value: object) -> str:
+    """A field that should be a string; a client's odd value must not cost it a 400 here."""
+    return value if isinstance(value, str) else ""
 
 
 def arguments_json(text: str) -> Any:

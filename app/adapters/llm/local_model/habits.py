@@ -1,0 +1,51 @@
+"""What the local model does by itself with tools, when no script says what to answer.
+
+So that an offline run shows a whole tool round trip: asked about the time with a
+`current_time` tool on offer, it calls the tool; given tool results, it quotes them.
+Everything is derived from the request alone, so the same request gets the same answer.
+"""
+
+from __future__ import annotations
+
+import re
+
+from msgspec import Struct
+
+from app.adapters.llm.local_model.prompt import Prompt, SeenToolResult
+from app.adapters.llm.local_model.script import ScriptedToolCall
+
+CLOCK_TOOL = "current_time"
+_TIME = re.compile(r"\btime\b", re.IGNORECASE)
+
+
+class Habit(Struct, frozen=True):
+    """An answer the model chose by itself: its text and the tool calls after it."""
+
+    text: str
+    tool_calls: tuple[ScriptedToolCall, ...] = ()
+
+
+def habit_for(prompt: Prompt) -> Habit | None:
+    """The model's own answer to `prompt`, or None for its default reply.
+
+    Tool results at the end of the conversation: a sentence quoting each. The user's last
+    message mentions the word "time" and `current_time` is on offer: a call of it, with `{}`
+    and no text. The call's id counts the things said, so that each question in one
+    conversation gets a call id of its own.
+    """
+    if prompt.ends_with_tool_results and prompt.tool_results:
+        return Habit(text=" ".join(quote_result(r) for r in prompt.tool_results))
+    if (prompt.last_speaker == "user" and CLOCK_TOOL in prompt.tools
+            and _TIME.search(prompt.last_user_text)):
+        call = ScriptedToolCall(name=CLOCK_TOOL, arguments="{}",
+                                call_id=f"call_{CLOCK_TOOL}_{prompt.said}")
+        return Habit(text="", tool_calls=(call,))
+    return None
+
+
+def quote_result(result: SeenToolResult) -> str:
+    """`The current_time tool answered: {"now": "..."}.` (or "failed", or "answered nothing")."""
+    tool = f"The {result.name or 'unknown'} tool"
+    verb = "failed" if result.is_error else "answered"
+    output = result.output.strip()
+    return f"{tool} {verb}: {output}." if output else f"{tool} {verb} with nothing."

@@ -1,0 +1,93 @@
+"""What the local model knows of a request: the conversation, whichever dialect carried it.
+
+Each wire reads its own messages into the same few things said (a user's text, an
+assistant's text and tool calls, a tool's result); `prompt_of` sums them up into the
+`Prompt` that planning reads.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from msgspec import Struct
+
+Speaker = Literal["user", "assistant", "tool"]
+
+
+class UserSaid(Struct, frozen=True):
+    text: str
+
+
+class AssistantSaid(Struct, frozen=True):
+    text: str
+    calls: dict[str, str] = {}  # call id -> tool name, for naming the results that follow
+
+
+class ToolAnswered(Struct, frozen=True):
+    call_id: str
+    output: str
+    is_error: bool = False
+
+
+Said = UserSaid | AssistantSaid | ToolAnswered
+
+
+class SeenToolResult(Struct, frozen=True):
+    """A tool's result in the request; `name` is "" when no earlier call had its id."""
+
+    call_id: str
+    name: str
+    output: str
+    is_error: bool = False
+
+
+class Prompt(Struct, frozen=True):
+    """What the server needs to know of a request to plan its answer.
+
+    `tools`: the names of the tools the request offers. `last_speaker`: who said the last
+    thing ("tool": the conversation ends with tool results; None: nothing was said).
+    `tool_results`: the results after the last user message, in order. `said`: how many
+    things were said, counted alike in both dialects (each tool result counts once).
+    """
+
+    last_user_text: str
+    input_words: int
+    max_tokens: int | None = None
+    tools: tuple[str, ...] = ()
+    last_speaker: Speaker | None = None
+    tool_results: tuple[SeenToolResult, ...] = ()
+    said: int = 0
+
+    @property
+    def ends_with_tool_results(self) -> bool:
+        return self.last_speaker == "tool"
+
+
+def prompt_of(said: list[Said], *, tools: tuple[str, ...] = (), system: str = "",
+              max_tokens: int | None = None) -> Prompt:
+    """Sum a conversation up. Words are counted in the system text, every message's text
+    and every tool output (not in tool arguments), alike in both dialects."""
+    names: dict[str, str] = {}
+    last_user = ""
+    results: list[SeenToolResult] = []
+    words = len(system.split())
+    for item in said:
+        if isinstance(item, UserSaid):
+            last_user, results = item.text, []
+            words += len(item.text.split())
+        elif isinstance(item, AssistantSaid):
+            names.update(item.calls)
+            words += len(item.text.split())
+        else:
+            results.append(SeenToolResult(item.call_id, names.get(item.call_id, ""),
+                                          item.output, item.is_error))
+            words += len(item.output.split())
+    return Prompt(last_user_text=last_user, input_words=words, max_tokens=max_tokens,
+                  tools=tools, last_speaker=_speaker(said[-1]) if said else None,
+                  tool_results=tuple(results), said=len(said))
+
+
+def _speaker(item: Said) -> Speaker:
+    if isinstance(item, UserSaid):
+        return "user"
+    return "assistant" if isinstance(item, AssistantSaid) else "tool"
