@@ -16,6 +16,13 @@ INSERT INTO messages (session_id, id, role, parts, robot_id, robot_name, model, 
 VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (session_id, id) DO NOTHING
 """
+# A question sits at twice its global position; its reply right after it (2p + 1), though
+# other questions may have been queued in between (migrations/0011). A reply whose
+# question is not in this session (a fork's copy) keeps its own place.
+_REPLY_POSITION = """
+SELECT coalesce((SELECT position + 1 FROM messages
+                 WHERE session_id = %s AND turn_id = %s AND role = 'user'), %s)
+"""
 
 
 class MessagesProjection:
@@ -28,7 +35,7 @@ class MessagesProjection:
             match rec.event:
                 case MessagePosted(session_id=sid, message_id=mid, parts=parts, author_id=by):
                     await conn.execute(_INSERT, [sid, mid, "user", _json(parts), None, None,
-                                                 None, by, None, at, pos])
+                                                 None, by, None, at, pos * 2])
                 case TurnRequested(session_id=sid, message_id=mid, turn_id=tid):
                     await conn.execute(
                         "UPDATE messages SET turn_id = %s WHERE session_id = %s AND id = %s",
@@ -36,8 +43,11 @@ class MessagesProjection:
                 case AssistantMessageCompleted(message_id=mid, parts=parts, robot_id=rid,
                                                robot_name=rname, model=model, turn_id=tid):
                     sid = rec.stream_id.removeprefix("session-")
+                    row = await (await conn.execute(_REPLY_POSITION,
+                                                    [sid, tid, pos * 2])).fetchone()
                     await conn.execute(_INSERT, [sid, mid, "assistant", _json(parts), rid,
-                                                 rname, model, None, tid, at, pos])
+                                                 rname, model, None, tid, at,
+                                                 row[0] if row else pos * 2])
 
 
 def _json(value: object) -> str:

@@ -96,6 +96,13 @@ class AccountStore:
             row = await cur.fetchone()
         return _account(row) if row else None
 
+    async def by_id(self, account_id: uuid.UUID) -> Account | None:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT id, handle, name, roles FROM accounts WHERE id = %s", [account_id])
+            row = await cur.fetchone()
+        return _account(row) if row else None
+
     async def rename(self, account_id: uuid.UUID, name: str) -> None:
         async with self.pool.connection() as conn:
             await conn.execute("UPDATE accounts SET name = %s WHERE id = %s", [name, account_id])

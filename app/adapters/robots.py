@@ -12,7 +12,7 @@ from psycopg_pool import AsyncConnectionPool
 from app.domain.robots import Robot
 
 _COLUMNS = ("id, name, description, playbook, model, tools, meta, author_id,"
-            " created_at, updated_at, deleted_at")
+            " created_at, updated_at, deleted_at, max_steps")
 
 
 class RobotNameTaken(Exception):
@@ -105,4 +105,4 @@ def _db_value(column: str, value: Any) -> Any:
 def _robot(row: Any) -> Robot:
     return Robot(id=row[0], name=row[1], description=row[2], playbook=row[3], model=row[4],
                  tools=list(row[5]), meta=row[6], author_id=row[7], created_at=row[8],
-                 updated_at=row[9], deleted_at=row[10])
+                 updated_at=row[9], deleted_at=row[10], max_steps=row[11])

@@ -119,6 +119,64 @@ class TurnStarted(Event, frozen=True):
     playbook_digest: str  # which playbook answered, without copying it into every turn
 
 
+class ToolCall(msgspec.Struct, frozen=True, kw_only=True):
+    """A tool call the model asked for in a step."""
+
+    call_id: str
+    name: str
+    arguments: str  # the JSON text as the model sent it (it may not parse)
+    # Why the call cannot run as asked (unparseable or invalid input, unknown tool); the
+    # model gets this as the call's error result and may try again.
+    input_error: str | None = None
+
+
+class StepCompleted(Event, frozen=True):
+    """A model step finished; recorded before any of its tool calls run, so a retried
+    attempt never asks the model for this step again."""
+
+    turn_id: str
+    attempt: int
+    step: int  # 1, 2, 3... within the turn
+    parts: list[Part]  # the step's UI message parts, starting with `step-start`
+    tool_calls: list[ToolCall] = []
+    usage: Usage = Usage()
+    finish_reason: str = "stop"
+
+
+class ToolCallStarted(Event, frozen=True):
+    """A tool is about to run. A start with no completion after it means the tool may
+    have run: only an idempotent tool is run again."""
+
+    turn_id: str
+    attempt: int
+    call_id: str
+    name: str
+
+
+ToolOutcome = Literal["output", "error"]
+
+
+class ToolCallCompleted(Event, frozen=True):
+    """A tool call's result, given to the model before its next step."""
+
+    turn_id: str
+    attempt: int
+    call_id: str
+    name: str
+    outcome: ToolOutcome
+    output: dict[str, Any] | None = None  # with "output"
+    error: str | None = None  # with "error"
+
+
+class RobotSwitched(Event, frozen=True):
+    """From here on (the turn's next steps and later turns) another robot answers."""
+
+    session_id: str
+    robot_id: str
+    turn_id: str | None = None
+    switched_by: str | None = None
+
+
 class TurnCancelRequested(Event, frozen=True):
     turn_id: str
     requested_by: str | None = None
@@ -166,6 +224,10 @@ registry = EventRegistry(
     TurnRequested,
     TurnStarted,
     TurnCancelRequested,
+    StepCompleted,
+    ToolCallStarted,
+    ToolCallCompleted,
+    RobotSwitched,
     AssistantMessageCompleted,
     TurnCompleted,
     TurnFailed,

@@ -23,3 +23,4 @@ class Robot(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
+    max_steps: int = 20  # model steps a turn may take before it stops (a tool loop ends)

@@ -12,11 +12,15 @@ from app.domain.events import (
     MessagePosted,
     Part,
     RecallOptions,
+    RobotSwitched,
     SessionDeleted,
     SessionForked,
     SessionRenamed,
     SessionSettingsChanged,
     SessionStarted,
+    StepCompleted,
+    ToolCallCompleted,
+    ToolCallStarted,
     TurnCancelled,
     TurnCancelRequested,
     TurnCompleted,
@@ -45,15 +49,23 @@ class Turn(msgspec.Struct, frozen=True, kw_only=True):
     turn_id: str
     message_id: str
     robot_id: str
+    requested_by: str | None = None  # whose message started it: tools act as them
     status: TurnStatus = "requested"
     attempt: int = 0
     cancel_requested: bool = False
     error: str | None = None
     finish_reason: str | None = None
+    # What the turn has done so far, across attempts: a retry continues from here.
+    steps: tuple[StepCompleted, ...] = ()
+    started_calls: frozenset[str] = frozenset()
+    results: tuple[ToolCallCompleted, ...] = ()
 
     @property
     def finished(self) -> bool:
         return self.status in TERMINAL
+
+    def result(self, call_id: str) -> ToolCallCompleted | None:
+        return next((r for r in self.results if r.call_id == call_id), None)
 
 
 class SessionSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -120,11 +132,16 @@ def evolve(state: SessionState, event: Event) -> SessionState:
         case MessagePosted(message_id=mid, parts=parts, author_id=by):
             message = Message(id=mid, role="user", parts=parts, author_id=by)
             return msgspec.structs.replace(state, messages=(*state.messages, message))
-        case TurnRequested(turn_id=tid, message_id=mid, robot_id=rid):
-            turn = Turn(turn_id=tid, message_id=mid, robot_id=rid)
+        case TurnRequested(turn_id=tid, message_id=mid, robot_id=rid, requested_by=by):
+            turn = Turn(turn_id=tid, message_id=mid, robot_id=rid, requested_by=by)
             return msgspec.structs.replace(state, turns=(*state.turns, turn), robot_id=rid)
         case TurnStarted(turn_id=tid, attempt=attempt, robot_id=rid):
             return _replace_turn(state, tid, status="running", attempt=attempt, robot_id=rid)
+        case StepCompleted() | ToolCallStarted() | ToolCallCompleted():
+            return _record_progress(state, event)
+        case RobotSwitched(robot_id=rid, turn_id=tid):
+            switched = msgspec.structs.replace(state, robot_id=rid)
+            return _replace_turn(switched, tid, robot_id=rid) if tid else switched
         case TurnCancelRequested(turn_id=tid):
             return _replace_turn(state, tid, cancel_requested=True)
         case AssistantMessageCompleted(turn_id=tid, message_id=mid, parts=parts, robot_id=rid,
@@ -139,6 +156,19 @@ def evolve(state: SessionState, event: Event) -> SessionState:
         case TurnCancelled(turn_id=tid):
             return _replace_turn(state, tid, status="cancelled")
     return state
+
+
+def _record_progress(state: SessionState,
+                     event: StepCompleted | ToolCallStarted | ToolCallCompleted) -> SessionState:
+    turn = state.turn(event.turn_id)
+    if turn is None:
+        return state
+    if isinstance(event, StepCompleted):
+        return _replace_turn(state, turn.turn_id, steps=(*turn.steps, event))
+    if isinstance(event, ToolCallStarted):
+        return _replace_turn(state, turn.turn_id,
+                             started_calls=turn.started_calls | {event.call_id})
+    return _replace_turn(state, turn.turn_id, results=(*turn.results, event))
 
 
 def _apply_settings(state: SessionState, event: SessionSettingsChanged) -> SessionState:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 
 from app.adapters.llm.local_model import Script
 from tests.chat.helpers import (
@@ -43,11 +44,11 @@ async def test_a_full_turn_streams_the_models_text_and_lands_in_the_log_and_read
     turn_id = got[0].id.rsplit(":", 1)[0]  # type: ignore[union-attr]
     assert await event_types(stack, session) == [
         "SessionStarted", "MessagePosted", "TurnRequested", "TurnStarted",
-        "AssistantMessageCompleted", "TurnCompleted"]
+        "StepCompleted", "AssistantMessageCompleted", "TurnCompleted"]
     # Read your own writes: once [DONE] arrived, the read models hold the reply.
     rows = await messages(stack, session)
     assert [(r[0], r[1]) for r in rows] == [(message, "user"), (f"msg-{turn_id}", "assistant")]
-    assert rows[1][2] == [{"type": "text", "text": reply}]
+    assert rows[1][2] == [{"type": "step-start"}, {"type": "text", "text": reply}]
     turn = await wait_turn(stack, turn_id)
     assert turn["status"] == "completed" and turn["attempts"] == 1
 
@@ -121,8 +122,8 @@ async def test_cancel_from_the_other_instance_stops_the_turn_within_a_second(
     types = await event_types(stack, session)
     assert types[-3:] == ["TurnCancelRequested", "AssistantMessageCompleted", "TurnCancelled"]
     kept = (await messages(stack, session))[-1]
-    assert kept[1] == "assistant" and kept[2][0]["text"] == text_of(seen)
-    assert SLOW.text.startswith(kept[2][0]["text"])  # type: ignore[union-attr]
+    assert kept[1] == "assistant" and kept[2][-1]["text"] == text_of(seen)
+    assert SLOW.text.startswith(kept[2][-1]["text"])  # type: ignore[union-attr]
     async with stack.client(1) as two:
         again = await two.post(f"/robots/sessions/{session}/turns/{turn_id}/cancel")
     assert again.json()["status"] == "cancelled"
@@ -164,25 +165,37 @@ async def test_a_second_message_while_a_turn_runs_is_a_409_naming_the_turn(
         await client.post(f"/robots/sessions/{session}/turns/{turn_id}/cancel")
 
 
-async def test_enqueue_runs_turns_in_order(stack: Stack) -> None:
+async def test_enqueued_turns_run_in_order_each_after_the_replies_before_it(
+    stack: Stack,
+) -> None:
+    model = f"queued-{new_id('m')}"
     robot = await robot_with_script(stack, Script(tokens=30, tokens_per_second=200))
+    assert stack.services is not None
+    await stack.services.robots.update(uuid.UUID(robot), {"model": f"openai/{model}"},
+                                       uuid.uuid4())
     session = new_id("s")
     async with stack.client() as client:
-        first = await client.post("/robots/sessions", json=chat_body(
-            session, "m-1", "first", robotId=robot))
-        second = await client.post("/robots/sessions", json=chat_body(
-            session, "m-2", "second", robotId=robot, multitask="enqueue"))
-        assert first.status_code == second.status_code == 202
-        turn1, turn2 = first.json()["turnId"], second.json()["turnId"]
-        async with client.stream("GET", second.json()["streamUrl"]) as response:
+        posted = [await client.post("/robots/sessions", json=chat_body(
+            session, f"m-{n}", f"question {n}", robotId=robot,
+            multitask="enqueue")) for n in (1, 2, 3)]
+        assert [p.status_code for p in posted] == [202, 202, 202]
+        turns = [p.json()["turnId"] for p in posted]
+        async with client.stream("GET", posted[2].json()["streamUrl"]) as response:
             assert (await read_all(response))[-1].data == "[DONE]"
-    row1, row2 = await wait_turn(stack, turn1), await wait_turn(stack, turn2)
-    assert row1["status"] == row2["status"] == "completed"
-    assert row1["finished_at"] <= row2["started_at"]
+    rows = [await wait_turn(stack, t) for t in turns]
+    assert [r["status"] for r in rows] == ["completed"] * 3
+    assert rows[0]["finished_at"] <= rows[1]["started_at"]
+    assert rows[1]["finished_at"] <= rows[2]["started_at"]
+    # Each reply is listed right after its question, though the questions came first.
     roles = [(r[0], r[1]) for r in await messages(stack, session)]
-    # Chronological: the second message was posted while the first turn still ran.
-    assert roles == [("m-1", "user"), ("m-2", "user"), (f"msg-{turn1}", "assistant"),
-                     (f"msg-{turn2}", "assistant")]
+    assert roles == [(x, role) for n, t in zip((1, 2, 3), turns, strict=True)
+                     for x, role in ((f"m-{n}", "user"), (f"msg-{t}", "assistant"))]
+    # And each turn's model saw the replies that came before its question.
+    asked = [r.body["messages"] for r in stack.model.app.requests
+             if isinstance(r.body, dict) and r.body.get("model") == model]
+    assert [[m["role"] for m in a if m["role"] != "system"] for a in asked] == [
+        ["user"], ["user", "assistant", "user"],
+        ["user", "assistant", "user", "assistant", "user"]]
 
 
 async def test_interrupt_cancels_the_running_turn_then_runs_the_new_one(stack: Stack) -> None:

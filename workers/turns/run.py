@@ -1,7 +1,10 @@
-"""Run one turn: claim it in the log, call the model, stream parts, record the outcome.
+"""Run one turn: claim it in the log, then loop over steps (ask the model, run the tools it
+asked for) until it answers without a tool call or reaches its step limit; stream every
+part and record every step and tool call as it happens.
 
 The log decides what happened: a worker that lost its claim (another attempt took over)
-cannot record a second answer, and every turn ends with exactly one terminal event.
+cannot record anything more, a retried attempt continues from the last recorded step, and
+every turn ends with exactly one terminal event (whose stream ending the reactions send).
 """
 
 from __future__ import annotations
@@ -18,17 +21,20 @@ from app.adapters.llm import ModelError
 from app.adapters.metrics import TIME_TO_FIRST_TOKEN, TURNS_FINISHED
 from app.adapters.streams.publisher import TurnPublisher
 from app.domain import decisions
-from app.domain.events import TurnStarted, Usage
+from app.domain.events import Part, TurnStarted, Usage
 from app.domain.model_refs import ModelRef
 from app.domain.robots import DEFAULT_ROBOT_ID, Robot
 from app.domain.session import SessionState, Turn
+from app.domain.steps import NextMove, message_parts, next_move, total_usage
+from app.domain.tool_input import parse_input
+from app.domain.tools import TOOLS
 from app.eventstore import EventMetadata
-from app.services.handler import Outcome
 from workers.deps import WorkerDeps
 from workers.turns.leases import lease_alive, release, take_lease
 from workers.turns.model_stream import ModelStream
 from workers.turns.prompt import PromptError, build_request
-from workers.turns.ui_stream import UIStreamEncoder
+from workers.turns.tool_calls import ToolStep
+from workers.turns.ui_stream import StepEncoder
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +42,23 @@ log = logging.getLogger(__name__)
 def reply_id(turn_id: str) -> str:
     """The assistant message's id: the same across attempts, so clients see one message."""
     return f"msg-{turn_id}"
+
+
+def _idempotent(name: str) -> bool:
+    tool = TOOLS.get(name)
+    return tool is not None and tool.idempotent
+
+
+class _Ending:
+    """How an attempt ended, and what its unfinished step had said."""
+
+    def __init__(self) -> None:
+        self.outcome: decisions.Outcome = "completed"
+        self.finish_reason = "stop"
+        self.error: str | None = None
+        self.unfinished: list[Part] = []
+        self.unfinished_usage: Usage | None = None
+        self.last_step: decisions.RecordStep | None = None  # recorded with the ending
 
 
 class TurnRun:
@@ -47,6 +70,10 @@ class TurnRun:
         self.publisher = TurnPublisher(deps.services.redis, deps.settings.redis_prefix,
                                        turn_id, ttl_s=deps.settings.stream_buffer_ttl_s)
         self.writer = deps.stream_writer
+        self.timing: dict[str, float] = {}
+
+    def send(self, *parts: dict[str, Any]) -> None:
+        self.writer.send(self.publisher, *parts)
 
     async def run(self, robot_hint: str | None = None) -> str:
         state, hinted = await self._load(robot_hint)
@@ -64,11 +91,14 @@ class TurnRun:
             lapsed_attempt=turn.attempt if turn.status == "running"
             and not await lease_alive(self.deps.services.pool, self.turn_id) else None,
             max_attempts=self.deps.settings.turn_max_attempts)
-        # When the loaded state says the claim will win, the model is asked while it
-        # commits; nothing is published until it has. Otherwise (a turn waiting its turn,
-        # running elsewhere, cancelled) no model call is paid for.
-        will_start = any(isinstance(e, TurnStarted) for e in decisions.start_turn(state, claim))
-        call = self._call_model(state, turn, robot, ref) if will_start else None
+        # When the loaded state says the claim will win and a model step comes first, the
+        # model is asked while the claim commits; nothing is published until it has.
+        # Otherwise (a turn waiting its turn, running elsewhere, cancelled) no call is paid.
+        early = None
+        if (any(isinstance(e, TurnStarted) for e in decisions.start_turn(state, claim))
+                and next_move(turn, robot.max_steps, _idempotent).kind == "ask-model"):
+            with contextlib.suppress(PromptError, ModelError):  # the loop meets it again
+                early = self._ask(state, turn, robot, ref)
         started = None
         try:
             claimed = await self.deps.handler.execute(
@@ -78,14 +108,11 @@ class TurnRun:
                                      self.deps.settings.turn_lease_s))
             started = next((e for e in claimed.events if isinstance(e, TurnStarted)), None)
         finally:
-            if started is None and isinstance(call, ModelStream):  # the claim lost or failed
-                await call.cancel()
+            if started is None and early is not None:  # the claim lost or failed
+                await early.cancel()
         if started is None:  # a claim that ended the turn had the reactions end its stream
             return type(claimed.events[0]).__name__ if claimed.events else "not mine to run now"
-        if call is None:  # the session moved on while claiming: this turn's time came
-            call = self._call_model(claimed.state, claimed.state.turn(self.turn_id) or turn,
-                                    robot, ref)
-        return await self._run_attempt(claimed.state, started, robot, call)
+        return await self._run_attempt(claimed.state, started, robot, early)
 
     async def _load(self, robot_hint: str | None) -> tuple[SessionState, Robot | None]:
         """The session, and with a hint (the turn's robot, from the job) the robot too,
@@ -96,14 +123,12 @@ class TurnRun:
             self.deps.handler.load(self.session_id), self._robot(robot_hint))
         return state, robot
 
-    def _call_model(self, state: SessionState, turn: Turn, robot: Robot,
-                    ref: ModelRef) -> ModelStream | str:
-        """The model call under way, or why it could not be made (the turn then fails)."""
-        try:
-            provider = self.deps.models.provider(ref)
-            request = build_request(state, turn, robot, ref.model)
-        except (PromptError, ModelError) as exc:
-            return str(exc)
+    def _ask(self, state: SessionState, turn: Turn, robot: Robot,
+             ref: ModelRef) -> ModelStream:
+        """The model call for the turn's next step, under way. Raises PromptError or
+        ModelError when it cannot be made (the turn then fails, saying why)."""
+        provider = self.deps.models.provider(ref)
+        request = build_request(state, turn, robot, ref.model)
         return ModelStream(provider.stream(request))
 
     async def _robot(self, robot_id: str) -> Robot:
@@ -115,51 +140,105 @@ class TurnRun:
         return robot or await robots.get(DEFAULT_ROBOT_ID)  # type: ignore[return-value]
 
     async def _run_attempt(self, state: SessionState, started: TurnStarted, robot: Robot,
-                           call: ModelStream | str) -> str:
+                           early: ModelStream | None) -> str:
         attempt = started.attempt
         cancel = self.deps.cancels.watch(self.turn_id)
         self.deps.leases.hold(self.turn_id, attempt)
-        encoder = UIStreamEncoder(reply_id(self.turn_id), f"{self.turn_id}-a{attempt}")
+        began = time.perf_counter()
         try:
             # A first attempt follows nothing: only a retry continues an earlier numbering.
             if attempt > 1 and await self.publisher.resume_numbering():
-                self.writer.send(self.publisher,
-                                 {"type": "data-turn-retry", "data": {"attempt": attempt}},
-                                 {"type": "start-step"})
+                self.send({"type": "data-turn-retry", "data": {"attempt": attempt}})
             else:
-                self.writer.send(self.publisher, *encoder.start())
-            outcome, error, timing = await self._stream_model(call, encoder, cancel)
-            # The turn's ending part follows the commit (app/services/reactions.py).
-            self.writer.send(self.publisher, *encoder.close(outcome))
+                self.send({"type": "start", "messageId": reply_id(self.turn_id)})
+            ending = _Ending()
+            try:
+                state, robot = await self._steps(state, attempt, robot, early, cancel, ending)
+            except (PromptError, ModelError) as exc:
+                ending.outcome, ending.error = "failed", str(exc)
+            self.timing["duration"] = (time.perf_counter() - began) * 1000
             await self.writer.flush(self.publisher)
-            finished = await self._record(encoder, attempt, outcome, error, robot, started,
-                                          timing)
+            finished = await self._finish(state, attempt, robot, started, ending)
+        except decisions.StaleAttempt:
+            log.warning("turn %s attempt %s was superseded; dropping what it had left",
+                        self.turn_id, attempt)
+            return "stale attempt: another worker took over"
         finally:
             self.deps.leases.drop(self.turn_id, attempt)
             self.deps.cancels.forget(self.turn_id)
-        if finished is None:
-            return "stale attempt: another worker took over"
-        TURNS_FINISHED.labels(outcome).inc()
-        if "ttft" in timing:
-            TIME_TO_FIRST_TOKEN.observe(timing["ttft"] / 1000)
-        await release(self.deps.services.pool, self.turn_id, attempt)
-        return outcome
+        TURNS_FINISHED.labels(ending.outcome).inc()
+        if "ttft" in self.timing:
+            TIME_TO_FIRST_TOKEN.observe(self.timing["ttft"] / 1000)
+        if finished:
+            await release(self.deps.services.pool, self.turn_id, attempt)
+        return ending.outcome
 
-    async def _stream_model(self, call: ModelStream | str, encoder: UIStreamEncoder,
-                            cancel: asyncio.Event
-                            ) -> tuple[decisions.Outcome, str | None, dict[str, float]]:
-        timing: dict[str, float] = {}
-        if isinstance(call, str):
-            timing["duration"] = 0.0
-            return "failed", call, timing
+    async def _steps(self, state: SessionState, attempt: int, robot: Robot,
+                     early: ModelStream | None, cancel: asyncio.Event,
+                     ending: _Ending) -> tuple[SessionState, Robot]:
+        """Steps until the turn is done; `ending` says how it ended."""
+        tools = ToolStep(self.deps, self.session_id, self.turn_id, attempt, self.meta,
+                         self.send)
+        while True:
+            turn = state.turn(self.turn_id)
+            assert turn is not None
+            if turn.robot_id != str(robot.id):  # robot_switch: another robot goes on
+                robot = await self._robot(turn.robot_id)
+            move = next_move(turn, robot.max_steps, _idempotent)
+            if move.kind == "finish":
+                ending.finish_reason = move.finish_reason
+                return state, robot
+            if move.kind == "run-tools":
+                state, stopped = await tools.run(state, turn, move, cancel)
+                if stopped:
+                    ending.outcome = "cancelled"
+                    return state, robot
+                self.send({"type": "finish-step"})
+                continue
+            call = early or self._ask(state, turn, robot, self.deps.models.resolve(robot.model))
+            early = None
+            state = await self._model_step(state, attempt, robot, move, call, cancel, ending)
+            if ending.outcome != "completed" or ending.last_step is not None:
+                return state, robot
+
+    async def _model_step(self, state: SessionState, attempt: int, robot: Robot,
+                          move: NextMove, call: ModelStream, cancel: asyncio.Event,
+                          ending: _Ending) -> SessionState:
+        tools = {t.callable_name: t for t in (TOOLS.get(i) for i in robot.tools) if t}
+        encoder = StepEncoder(f"{self.turn_id}-a{attempt}-s{move.step}",
+                              lambda name, arguments: parse_input(name, arguments, tools))
+        self.send({"type": "start-step"})
+        stopped = await self._stream(call, encoder, cancel, first=move.step == 1)
+        self.send(*encoder.close())
+        if stopped or isinstance(stopped, str):
+            ending.outcome = "cancelled" if stopped is True else "failed"
+            ending.error = stopped if isinstance(stopped, str) else None
+            ending.unfinished, ending.unfinished_usage = encoder.parts, encoder.usage
+            return state
+        record = decisions.RecordStep(
+            turn_id=self.turn_id, attempt=attempt, step=move.step, parts=encoder.parts,
+            tool_calls=encoder.tool_calls, usage=encoder.usage,
+            finish_reason=encoder.finish_reason)
+        if not encoder.tool_calls:  # the answer: recorded with the turn's ending
+            self.send({"type": "finish-step"})
+            ending.last_step, ending.finish_reason = record, encoder.finish_reason
+            return state
+        return (await self.deps.handler.execute(
+            self.session_id, lambda s: decisions.record_step(s, record),
+            metadata=self.meta)).state
+
+    async def _stream(self, call: ModelStream, encoder: StepEncoder, cancel: asyncio.Event,
+                      *, first: bool) -> bool | str:
+        """Stream one model step: False when it ended, True when a cancel stopped it, or
+        the error that failed it."""
 
         async def consume() -> None:
             async for batch in call.batches():
                 parts = [part for event in batch for part in encoder.on_event(event)]
                 if parts:
-                    if "ttft" not in timing and encoder.saw_output:
-                        timing["ttft"] = (time.perf_counter() - call.started) * 1000
-                    self.writer.send(self.publisher, *parts)
+                    if first and "ttft" not in self.timing and encoder.saw_output:
+                        self.timing["ttft"] = (time.perf_counter() - call.started) * 1000
+                    self.send(*parts)
 
         task = asyncio.create_task(consume())
         stop = asyncio.create_task(cancel.wait())
@@ -167,39 +246,39 @@ class TurnRun:
             await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop.cancel()
-        timing["duration"] = (time.perf_counter() - call.started) * 1000
         if not task.done():
             task.cancel()
             await call.cancel()
             with contextlib.suppress(asyncio.CancelledError, ModelError):
                 await task
-            return "cancelled", None, timing
+            return True
         try:
             task.result()
         except ModelError as exc:
             log.warning("turn %s: model call failed: %s", self.turn_id, exc)
-            return "failed", str(exc), timing
-        return "completed", None, timing
+            return str(exc)
+        return False
 
-    async def _record(self, encoder: UIStreamEncoder, attempt: int, outcome: decisions.Outcome,
-                      error: str | None, robot: Robot, started: TurnStarted,
-                      timing: dict[str, float]) -> Outcome | None:
+    async def _finish(self, state: SessionState, attempt: int, robot: Robot,
+                      started: TurnStarted, ending: _Ending) -> bool:
+        """The assistant message of every step and the one terminal event. Raises
+        StaleAttempt."""
+        turn = state.turn(self.turn_id)
+        assert turn is not None
+        last = ending.last_step
+        tail = last.parts if last else ending.unfinished
         command = decisions.FinishTurn(
-            turn_id=self.turn_id, attempt=attempt, outcome=outcome,
-            message_id=reply_id(self.turn_id), parts=encoder.parts,
-            robot_id=str(robot.id), robot_name=robot.name, model=started.model,
-            usage=Usage(input_tokens=encoder.usage[0], output_tokens=encoder.usage[1]),
-            finish_reason=encoder.finish_reason, error=error,
-            time_to_first_token_ms=timing.get("ttft"), duration_ms=timing.get("duration"))
-        try:
-            finished = await self.deps.handler.execute(
-                self.session_id, lambda s: decisions.finish_turn(s, command),
-                metadata=self.meta)
-        except decisions.StaleAttempt:
-            log.warning("turn %s attempt %s was superseded; dropping its answer",
-                        self.turn_id, attempt)
-            return None
-        return finished
+            turn_id=self.turn_id, attempt=attempt, outcome=ending.outcome,
+            message_id=reply_id(self.turn_id), parts=message_parts(turn, tail),
+            robot_id=str(robot.id), robot_name=robot.name,
+            model=str(self.deps.models.resolve(robot.model)) if robot.model else started.model,
+            usage=total_usage(turn.steps, last.usage if last else ending.unfinished_usage),
+            finish_reason=ending.finish_reason, error=ending.error,
+            time_to_first_token_ms=self.timing.get("ttft"),
+            duration_ms=self.timing.get("duration"), last_step=last)
+        outcome = await self.deps.handler.execute(
+            self.session_id, lambda s: decisions.finish_turn(s, command), metadata=self.meta)
+        return bool(outcome.events)
 
 
 async def run_turn(ctx: dict[str, Any], session_id: str, turn_id: str,
@@ -208,5 +287,3 @@ async def run_turn(ctx: dict[str, Any], session_id: str, turn_id: str,
     `robot_id` is a hint (the turn's robot when it was queued); the log decides."""
     deps: WorkerDeps = ctx["deps"]
     return await TurnRun(deps, session_id, turn_id).run(robot_hint=robot_id)
-
-

@@ -1,11 +1,14 @@
-"""Turn model events into AI SDK UI message stream parts, and remember the final message.
+"""Turn one model step's events into AI SDK UI message stream parts, and remember what the
+step said (its message parts and tool calls). Pure bookkeeping, no I/O: the turn's run
+publishes what this returns.
 
-Pure bookkeeping, no I/O: the turn runner publishes what this returns.
+Tool chunks carry `dynamic: true`: a client that does not know our tools assembles them as
+`dynamic-tool` parts, the shape the session's stored message has too.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from typing import Any
 
 from app.adapters.llm.events import (
@@ -18,23 +21,26 @@ from app.adapters.llm.events import (
     ToolInputStarted,
     UsageReported,
 )
+from app.domain.events import ToolCall, Usage
+from app.domain.steps import tool_part
 
 Part = dict[str, Any]
+# A call's input as an object and why it cannot run (app.domain.tool_input.parse_input).
+CheckInput = Callable[[str, str], tuple[dict[str, Any], str | None]]
 
 
-class UIStreamEncoder:
-    def __init__(self, message_id: str, part_prefix: str) -> None:
-        self.message_id = message_id
-        self.prefix = part_prefix  # unique per attempt, so a retry's parts never collide
-        self.parts: list[Part] = []  # the message as UI message parts
+class StepEncoder:
+    def __init__(self, part_prefix: str, check_input: CheckInput) -> None:
+        self.prefix = part_prefix  # unique per attempt and step, so ids never collide
+        self.check_input = check_input
+        self.parts: list[Part] = [{"type": "step-start"}]  # the step as message parts
+        self.tool_calls: list[ToolCall] = []
+        self.inputs: dict[str, dict[str, Any]] = {}
         self.finish_reason = "stop"
-        self.usage = (0, 0)
+        self.usage = Usage()
         self.saw_output = False
         self._open: tuple[str, str] | None = None  # (kind, part id) of the open text/reasoning
         self._count = 0
-
-    def start(self) -> list[Part]:
-        return [{"type": "start", "messageId": self.message_id}, {"type": "start-step"}]
 
     def on_event(self, event: ModelEvent) -> list[Part]:
         match event:
@@ -43,28 +49,41 @@ class UIStreamEncoder:
             case ReasoningDelta(text=text):
                 return self._delta("reasoning", text)
             case ToolInputStarted(call_id=cid, name=name):
-                return [*self._close(), {"type": "tool-input-start", "toolCallId": cid,
-                                         "toolName": name}]
+                self.saw_output = True
+                return [*self.close(), {"type": "tool-input-start", "toolCallId": cid,
+                                        "toolName": name, "dynamic": True}]
             case ToolInputDelta(call_id=cid, arguments_delta=delta):
                 return [{"type": "tool-input-delta", "toolCallId": cid,
                          "inputTextDelta": delta}]
             case ToolInputEnded(call_id=cid, name=name, arguments=arguments):
-                tool_input = _json_or_text(arguments)
-                self.parts.append({"type": f"tool-{name}", "toolCallId": cid,
-                                   "state": "input-available", "input": tool_input})
-                return [{"type": "tool-input-available", "toolCallId": cid, "toolName": name,
-                         "input": tool_input}]
+                return self._tool_call(ToolCall(call_id=cid, name=name, arguments=arguments))
             case UsageReported(input_tokens=i, output_tokens=o):
-                self.usage = (i, o)
+                self.usage = Usage(input_tokens=i, output_tokens=o)
             case Finished(reason=reason):
                 self.finish_reason = reason
         return []
 
-    def close(self, outcome: str) -> list[Part]:
-        """What closes an attempt's stream before its ending part (sent after the commit by
-        the reactions): the open text or reasoning, and for a completed turn its step."""
-        step = [{"type": "finish-step"}] if outcome == "completed" else []
-        return [*self._close(), *step]
+    def _tool_call(self, call: ToolCall) -> list[Part]:
+        tool_input, error = self.check_input(call.name, call.arguments)
+        if error is not None:
+            call = ToolCall(call_id=call.call_id, name=call.name, arguments=call.arguments,
+                            input_error=error)
+        self.tool_calls.append(call)
+        self.inputs[call.call_id] = tool_input
+        self.parts.append(tool_part(call, tool_input, None))
+        head = {"toolCallId": call.call_id, "toolName": call.name, "input": tool_input,
+                "dynamic": True}
+        if error is not None:
+            return [*self.close(), {"type": "tool-input-error", **head, "errorText": error}]
+        return [*self.close(), {"type": "tool-input-available", **head}]
+
+    def close(self) -> list[Part]:
+        """End the open text or reasoning part, if any."""
+        if self._open is None:
+            return []
+        kind, pid = self._open
+        self._open = None
+        return [{"type": f"{kind}-end", "id": pid}]
 
     def _delta(self, kind: str, text: str) -> list[Part]:
         if not text:
@@ -72,7 +91,7 @@ class UIStreamEncoder:
         self.saw_output = True
         out: list[Part] = []
         if self._open is None or self._open[0] != kind:
-            out += self._close()
+            out += self.close()
             self._count += 1
             self._open = (kind, f"{self.prefix}-{self._count}")
             self.parts.append({"type": kind, "text": ""})
@@ -81,16 +100,11 @@ class UIStreamEncoder:
         out.append({"type": f"{kind}-delta", "id": self._open[1], "delta": text})
         return out
 
-    def _close(self) -> list[Part]:
-        if self._open is None:
-            return []
-        kind, pid = self._open
-        self._open = None
-        return [{"type": f"{kind}-end", "id": pid}]
 
-
-def _json_or_text(arguments: str) -> Any:
-    try:
-        return json.loads(arguments) if arguments else {}
-    except json.JSONDecodeError:
-        return arguments
+def tool_output_part(call_id: str, outcome: str, output: dict[str, Any] | None,
+                     error: str | None) -> Part:
+    if outcome == "output":
+        return {"type": "tool-output-available", "toolCallId": call_id, "output": output or {},
+                "dynamic": True}
+    return {"type": "tool-output-error", "toolCallId": call_id,
+            "errorText": error or "failed", "dynamic": True}

@@ -10,6 +10,7 @@ from typing import Literal
 import msgspec
 
 from app.domain.decisions.errors import StaleAttempt, UnknownTurn
+from app.domain.decisions.steps import RecordStep, record_step
 from app.domain.events import (
     AssistantMessageCompleted,
     Part,
@@ -73,15 +74,19 @@ class FinishTurn(msgspec.Struct, frozen=True, kw_only=True):
     error: str | None = None
     time_to_first_token_ms: float | None = None
     duration_ms: float | None = None
+    # The step that answered without a tool call, recorded with the ending: a turn's last
+    # step costs no append of its own.
+    last_step: RecordStep | None = None
 
 
 def finish_turn(state: SessionState, cmd: FinishTurn) -> list[Event]:
-    """The assistant message (if it said anything) and exactly one terminal event.
-    Raises StaleAttempt when another attempt has taken the turn over."""
+    """The last step (if it is given), the assistant message (if it said anything) and
+    exactly one terminal event. Raises StaleAttempt when another attempt has taken the
+    turn over."""
     turn = state.turn(cmd.turn_id)
     if turn is None or turn.status != "running" or turn.attempt != cmd.attempt:
         raise StaleAttempt(f"turn {cmd.turn_id} attempt {cmd.attempt} is no longer current")
-    events: list[Event] = []
+    events: list[Event] = record_step(state, cmd.last_step) if cmd.last_step else []
     if cmd.parts:
         events.append(AssistantMessageCompleted(
             turn_id=cmd.turn_id, message_id=cmd.message_id, parts=cmd.parts,

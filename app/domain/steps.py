@@ -1,0 +1,87 @@
+"""A turn is a loop of steps: what the turn does next, given what the log holds, and the
+assistant message its steps make. Pure: the worker asks, then does what it is told."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import msgspec
+
+from app.domain.events import Part, StepCompleted, ToolCall, ToolCallCompleted, Usage
+from app.domain.session import Turn
+
+STEP_LIMIT_REASON = "step-limit"
+UNKNOWN_OUTCOME = ("the tool {name} was cut off while it ran (its worker stopped) and may or"
+                   " may not have taken effect; it was not run again because it is not"
+                   " safe to repeat")
+
+
+class NextMove(msgspec.Struct, frozen=True, kw_only=True):
+    kind: Literal["ask-model", "run-tools", "finish"]
+    step: int = 0  # "ask-model": the step to ask for
+    to_run: list[ToolCall] = []  # "run-tools": calls to run (or to answer with their error)
+    unknown: list[ToolCall] = []  # "run-tools": calls that may have run; not run again
+    finish_reason: str = "stop"  # "finish"
+
+
+def next_move(turn: Turn, max_steps: int, idempotent: Callable[[str], bool]) -> NextMove:
+    """Ask the model for the next step, run the last step's open tool calls, or finish.
+
+    A call whose start was recorded but whose result was not (its worker died mid-run)
+    runs again only if its tool is idempotent; otherwise its outcome is unknown."""
+    if not turn.steps:
+        return NextMove(kind="ask-model", step=1)
+    last = turn.steps[-1]
+    open_calls = [c for c in last.tool_calls if turn.result(c.call_id) is None]
+    if open_calls:
+        may_have_run = [c for c in open_calls if c.call_id in turn.started_calls
+                        and c.input_error is None and not idempotent(c.name)]
+        return NextMove(kind="run-tools", unknown=may_have_run,
+                        to_run=[c for c in open_calls if c not in may_have_run])
+    if not last.tool_calls:
+        return NextMove(kind="finish", finish_reason=last.finish_reason)
+    if len(turn.steps) >= max_steps:
+        return NextMove(kind="finish", finish_reason=STEP_LIMIT_REASON)
+    return NextMove(kind="ask-model", step=len(turn.steps) + 1)
+
+
+def tool_part(call: ToolCall, tool_input: dict[str, Any],
+              result: ToolCallCompleted | None) -> Part:
+    """A call as a stored message part: Storyden's `dynamic-tool` (the AI SDK's shape for a
+    tool the client does not know), in the state its result left it."""
+    part: Part = {"type": "dynamic-tool", "toolCallId": call.call_id, "toolName": call.name,
+                  "state": "input-available", "input": tool_input}
+    if call.input_error is not None:
+        return {**part, "state": "output-error", "errorText": call.input_error}
+    if result is not None and result.outcome == "output":
+        return {**part, "state": "output-available", "output": result.output or {}}
+    if result is not None:
+        return {**part, "state": "output-error", "errorText": result.error or "failed"}
+    return part
+
+
+def message_parts(turn: Turn, unfinished: list[Part] | None = None) -> list[Part]:
+    """The assistant message: every recorded step's parts with its tool calls' results,
+    then what an unfinished step (cancelled, failed) had said."""
+    parts: list[Part] = []
+    for step in turn.steps:
+        for part in step.parts:
+            if part.get("type") == "dynamic-tool":
+                result = turn.result(part["toolCallId"])
+                if result is not None and part.get("state") == "input-available":
+                    part = _with_result(part, result)
+            parts.append(part)
+    return parts + (unfinished or [])
+
+
+def _with_result(part: Part, result: ToolCallCompleted) -> Part:
+    if result.outcome == "output":
+        return {**part, "state": "output-available", "output": result.output or {}}
+    return {**part, "state": "output-error", "errorText": result.error or "failed"}
+
+
+def total_usage(steps: tuple[StepCompleted, ...], extra: Usage | None = None) -> Usage:
+    usages = [s.usage for s in steps] + ([extra] if extra else [])
+    return Usage(input_tokens=sum(u.input_tokens for u in usages),
+                 output_tokens=sum(u.output_tokens for u in usages))

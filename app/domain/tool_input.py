@@ -1,0 +1,43 @@
+"""Is a tool call's input what the tool takes? Checked when the model's step ends, so a
+bad call is answered with an error the model can correct, and never run."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+
+from app.domain.tools import ToolInfo
+
+
+def parse_input(name: str, arguments: str, tools: dict[str, ToolInfo]
+                ) -> tuple[dict[str, Any], str | None]:
+    """The call's input as an object, and why it cannot run (None when it can).
+
+    An input that is not a JSON object is kept as `{}`: stored tool parts carry an object
+    (Storyden's shape), and the error quotes what the model sent."""
+    tool = tools.get(name)
+    if tool is None:
+        known = ", ".join(sorted(tools)) or "none"
+        return _as_object(arguments), f"there is no tool named {name!r} (tools: {known})"
+    try:
+        value = json.loads(arguments or "{}")
+    except json.JSONDecodeError as exc:
+        return {}, f"the input is not valid JSON ({exc.msg}): {arguments[:500]}"
+    if not isinstance(value, dict):
+        return {}, f"the input must be a JSON object, got: {arguments[:500]}"
+    validator = jsonschema.Draft202012Validator(tool.input_schema)
+    problems = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
+    if problems:
+        where = "/".join(str(p) for p in problems[0].path) or "input"
+        return value, f"the input does not match the tool's schema: {where}: {problems[0].message}"
+    return value, None
+
+
+def _as_object(arguments: str) -> dict[str, Any]:
+    try:
+        value = json.loads(arguments or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
