@@ -76,6 +76,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     provider_settings_ttl_s: float = 2.0
     # A provider's cached model list older than this is reported stale (refresh it).
     model_list_max_age_s: int = 86400
+    # Fault injection for crash tests: a worker that reaches this point of a turn
+    # ("after-step": a step with tool calls is recorded, its tools not started;
+    # "after-tool-result": a tool's result is recorded, the next step not asked) stops
+    # there until it is killed. Never set in production.
+    fault_pause_at: str | None = None
 
     def __repr__(self) -> str:  # keys must never reach a log line through a settings dump
         return "Settings(...)"
@@ -129,6 +134,7 @@ _ENV: dict[str, str] = {
     "worker_metrics_port": "WORKER_METRICS_PORT",
     "provider_settings_ttl_s": "PROVIDER_SETTINGS_TTL_S",
     "model_list_max_age_s": "MODEL_LIST_MAX_AGE_S",
+    "fault_pause_at": "ROBOTS_FAULT_PAUSE_AT",
 }
 
 

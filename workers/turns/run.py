@@ -189,17 +189,25 @@ class TurnRun:
                 ending.finish_reason = move.finish_reason
                 return state, robot
             if move.kind == "run-tools":
+                await self._fault_point("after-step")
                 state, stopped = await tools.run(state, turn, move, cancel)
                 if stopped:
                     ending.outcome = "cancelled"
                     return state, robot
                 self.send({"type": "finish-step"})
+                await self._fault_point("after-tool-result")
                 continue
             call = early or self._ask(state, turn, robot, self.deps.models.resolve(robot.model))
             early = None
             state = await self._model_step(state, attempt, robot, move, call, cancel, ending)
             if ending.outcome != "completed" or ending.last_step is not None:
                 return state, robot
+
+    async def _fault_point(self, name: str) -> None:
+        """Crash tests stop a worker here (settings.fault_pause_at) and kill it."""
+        if self.deps.settings.fault_pause_at == name:
+            log.warning("turn %s: paused at fault point %s until killed", self.turn_id, name)
+            await asyncio.Event().wait()
 
     async def _model_step(self, state: SessionState, attempt: int, robot: Robot,
                           move: NextMove, call: ModelStream, cancel: asyncio.Event,
