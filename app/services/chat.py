@@ -22,8 +22,10 @@ from app.eventstore import EventMetadata
 
 
 class RobotUnavailable(Exception):
-    def __init__(self, robot_id: str) -> None:
-        super().__init__(f"no robot with id {robot_id}")
+    def __init__(self, robot_id: str, *, sessions: bool = False) -> None:
+        super().__init__(
+            f"this session's robot {robot_id} was deleted; name another robot with robotId"
+            if sessions else f"no robot with id {robot_id}")
 
 
 class ChatTurn(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,16 +73,21 @@ async def cancel(services: Services, account: Account, session_id: str,
 
 
 async def _pick_robot(services: Services, robot_id: str | None, state: SessionState) -> str:
-    """The robot asked for; else the session's robot; else the built-in one."""
-    if robot_id is not None:
-        try:
-            robot = await services.robots.get(uuid.UUID(robot_id))
-        except ValueError:
-            robot = None
-        if robot is None:
-            raise RobotUnavailable(robot_id)
-        return str(robot.id)
-    return state.robot_id or str(DEFAULT_ROBOT_ID)
+    """The robot asked for; else the session's robot; else the built-in one.
+
+    One rule for deleted robots: a deleted robot answers no new message, whether the
+    request names it or the session last used it (a turn already queued still runs with
+    it). Raises RobotUnavailable."""
+    chosen = robot_id or state.robot_id
+    if chosen is None or chosen == str(DEFAULT_ROBOT_ID):
+        return str(DEFAULT_ROBOT_ID)
+    try:
+        robot = await services.robots.get(uuid.UUID(chosen))
+    except ValueError:
+        robot = None
+    if robot is None:
+        raise RobotUnavailable(chosen, sessions=robot_id is None)
+    return str(robot.id)
 
 
 def _title(parts: list[Part]) -> str | None:
