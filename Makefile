@@ -20,5 +20,8 @@ test: install
 	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# `make bench BENCH=reads BENCH_ARGS=--quick`: one group, a smoke run.
+BENCH      ?= eventlog reads turns
+BENCH_ARGS ?=
 bench: install
-	$(BIN)/python -m bench.eventlog
+	for group in $(BENCH); do $(BIN)/python -m bench.$$group $(BENCH_ARGS) || exit 1; done

@@ -1,4 +1,9 @@
-"""Seed sessions through the real event log (the read models come from the projector)."""
+"""Seed sessions through the real event log (the read models come from the projector).
+
+The streams themselves are bench.harness.seeding's, the one seeding path the read
+benchmark uses too; what is the tests' own is the projector on a thread of its own and the
+wait for it.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +15,14 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from app.domain.events import (
-    AssistantMessageCompleted,
-    MessagePosted,
-    SessionStarted,
-    TurnCompleted,
-    TurnRequested,
-    TurnStarted,
-    registry,
-    session_stream,
-)
-from app.eventstore import AppendResult, Event, EventStore
+from app.domain.events import registry
+from app.eventstore import AppendResult, EventStore
 from app.readmodels.waiting import wait_for
+from bench.harness.seeding import seed_session
 from projections import all_projections
 from projections.runner import ProjectionRunner
+
+__all__ = ["projected", "projector", "seed_session"]
 
 
 @contextlib.asynccontextmanager
@@ -55,34 +54,6 @@ async def _project(database_url: str, stop: threading.Event) -> None:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await pool.close()
-
-
-def exchange(session_id: str, n: int, author: str | None,
-             robot: tuple[str, str] = ("robot-1", "Helper")) -> list[Event]:
-    """One user message and its answered turn."""
-    turn = f"{session_id}-t{n}"
-    return [
-        MessagePosted(session_id=session_id, message_id=f"{session_id}-u{n}",
-                      parts=[{"type": "text", "text": f"question {n}"}], author_id=author),
-        TurnRequested(session_id=session_id, turn_id=turn, message_id=f"{session_id}-u{n}",
-                      robot_id=robot[0]),
-        TurnStarted(turn_id=turn, attempt=1, worker_id="seed", robot_id=robot[0],
-                    robot_name=robot[1], model="local/echo", playbook_digest="x"),
-        AssistantMessageCompleted(turn_id=turn, message_id=f"msg-{turn}",
-                                  parts=[{"type": "text", "text": f"answer {n}"}],
-                                  robot_id=robot[0], robot_name=robot[1], model="local/echo"),
-        TurnCompleted(turn_id=turn, attempt=1, finish_reason="stop"),
-    ]
-
-
-async def seed_session(store: EventStore, session_id: str, *, author: str | None,
-                       exchanges: int = 0, metadata: dict[str, Any] | None = None,
-                       name: str | None = None) -> AppendResult:
-    events: list[Event] = [SessionStarted(session_id=session_id, created_by=author,
-                                          name=name or session_id, metadata=metadata or {})]
-    for n in range(exchanges):
-        events += exchange(session_id, n, author)
-    return await store.append(session_stream(session_id), events, 0)
 
 
 async def projected(store: EventStore, result: AppendResult) -> None:

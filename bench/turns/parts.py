@@ -1,79 +1,22 @@
-"""Chat turns end to end: what the pipeline adds to what the model gives.
-
-    .venv/bin/python -m bench.turns [--quick] [--database-url ADMIN_URL] [--show-statements]
-
-Everything runs as real processes on loopback, started here with their own environment:
-a scratch database (created, migrated by `robots migrate`, dropped at the end), a Redis
-prefix of its own, the fake model server (`python -m app.adapters.llm.local_model`, or
-`bench.turns_stamp`, the same app stamping each delta with its send time), `robots
-serve` (1 process), `robots worker` (1, or 2 for the load), `robots project`, and the load
-clients. Each pipeline figure sits beside its baseline from the same run: the same fake
-model read straight (through the worker's own provider adapter in 1 and 2, as a worker
-reads it; with the same lean SSE client as the pipeline's in 3).
-
-1. Added time to first token: POST /robots/chat/sse -> first `text-delta`, minus request
-   -> first delta straight from the model; sequential, a new session each, interleaved.
-2. One stream offered at 5,000 deltas/s (4,000 tokens: a worker asks for at most 4,096):
-   deltas/s read at the SSE client / deltas/s read from the model directly.
-3. Many concurrent streams (1 web, 2 workers), 20 deltas/s each: all complete, per-delta
-   latency (model send time -> SSE client read time, one monotonic clock), web RSS.
-   Then (3b) the same load at 100, 200, 300... streams, each beside its own direct run,
-   until a size misses: how many streams this machine holds within 3's targets.
-4. PostgreSQL statements per turn for a 50- and a 2,000-token reply (the server's
-   statement log for the scratch database).
-
-The machine is 2 cores shared by everything above (and by whatever else runs on it): the
-report says how much CPU went where, and warns when others took a large share.
-
-A measurement, not a test: it exits 0 whether targets are met or not.
-"""
+"""The parts of bench.turns, each on a stack of its own: 1 and 2 (latency and rate), 3
+(concurrent streams) and 4 (statements per turn)."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import dataclasses
-import platform
-import resource
-import shutil
-import sys
 import time
-import traceback
 from collections.abc import Awaitable, Callable
 
 import httpx
+import psycopg
 
-from bench.common import admin_postgres, free_port, server_summary
-from bench.turns_measure import (
-    CpuMeter,
-    Load,
-    MachineShare,
-    PeakRss,
-    listening_pid,
-    measure_rate,
-    measure_ttft,
-    run_load,
-    sdk_client,
-)
-from bench.turns_report import (
-    CapacityStep,
-    LoadResult,
-    Results,
-    Sizes,
-    StatementResult,
-    print_report,
-)
-from bench.turns_sse import Connection, chat_body, text_delta
-from bench.turns_stack import (
-    Bench,
-    ModelServer,
-    redis_server,
-    running_stack,
-    scratch_bench,
-    start_model,
-    stop,
-)
-from bench.turns_statements import (
+from app.cli.embedded import free_port
+from bench.harness.machine import CpuMeter, PeakRss, listening_pid
+from bench.harness.stack import LOCAL_MODEL, Bench, ModelServer, running_stack, start_model
+from bench.turns.measure import Load, measure_rate, measure_ttft, run_load, sdk_client
+from bench.turns.report import CapacityStep, LoadResult, Results, Sizes, StatementResult
+from bench.turns.sse import Connection, chat_body, text_delta
+from bench.turns.statements import (
     Sized,
     StatementLog,
     backend_owners,
@@ -83,10 +26,9 @@ from bench.turns_statements import (
     settle_stats,
 )
 
-QUICK = Sizes(ttft_samples=40, ttft_warmup=5, rate_runs=1,
-              load_streams=100, load_tokens=60, load_open_per_second=100, load_processes=1,
-              capacity_streams=(),
-              statement_reps=2)
+STAMPED_MODEL = "bench.turns.stamped_model"  # the local model, each delta stamped
+
+Part = Callable[[Bench, Sizes, Results], Awaitable[None]]
 
 
 async def one_turn(conn: Connection, text: str) -> int:
@@ -110,9 +52,12 @@ async def warm_up(port: int, token: str, turns: int, concurrent: int) -> None:
             await conn.close()
 
 
-async def restart_model(bench: Bench, model: ModelServer, **script: object) -> ModelServer:
-    stop([model.proc], bench)
-    return await start_model(bench, model.port, **script)  # type: ignore[arg-type]
+async def restart_model(bench: Bench, model: ModelServer, *, tokens: int,
+                        tokens_per_second: float = 0, stamped: bool = False) -> ModelServer:
+    bench.stop([model.proc])
+    return await start_model(bench, model.port, tokens=tokens,
+                             tokens_per_second=tokens_per_second,
+                             module=STAMPED_MODEL if stamped else LOCAL_MODEL)
 
 
 async def latency_and_rate(bench: Bench, sizes: Sizes, results: Results) -> None:
@@ -132,7 +77,7 @@ async def latency_and_rate(bench: Bench, sizes: Sizes, results: Results) -> None
         finally:
             await conn.close()
             await client.aclose()
-    stop([model.proc], bench)
+    bench.stop([model.proc])
 
 
 async def many_streams(bench: Bench, sizes: Sizes, results: Results) -> None:
@@ -145,7 +90,7 @@ async def many_streams(bench: Bench, sizes: Sizes, results: Results) -> None:
                                     stamped=True)
         rss = PeakRss(stack.web.pid)
         rss.start()
-        backends = await _backend_pids(bench)
+        backends = await backend_pids(bench)
         redis_pid = listening_pid(httpx.URL(bench.redis_url).port or 6379)
         redis_pids = [redis_pid] if redis_pid else []
         cpu = CpuMeter()
@@ -160,7 +105,7 @@ async def many_streams(bench: Bench, sizes: Sizes, results: Results) -> None:
                 token=bench.token, base_url=model.openai_base_url)
 
         pipeline = await load("pipeline", sizes.load_streams)
-        backends |= await _backend_pids(bench)
+        backends |= await backend_pids(bench)
         groups = {"web": [stack.web.pid], "workers": [w.pid for w in stack.workers],
                   "projector": [stack.projector.pid], "model": [model.proc.pid],
                   "postgres": sorted(backends), "redis (shared)": redis_pids}
@@ -179,12 +124,11 @@ async def many_streams(bench: Bench, sizes: Sizes, results: Results) -> None:
             results.capacity.append(step)
             if not step.met:
                 break
-    stop([model.proc], bench)
+    bench.stop([model.proc])
 
 
-async def _backend_pids(bench: Bench) -> set[int]:
-    import psycopg
-
+async def backend_pids(bench: Bench) -> set[int]:
+    """Pids of the PostgreSQL backends serving the run's database."""
     async with await psycopg.AsyncConnection.connect(bench.admin_url, autocommit=True) as c:
         rows = await (await c.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s",
                                       [bench.db_name])).fetchall()
@@ -234,7 +178,7 @@ async def statements(bench: Bench, sizes: Sizes, results: Results) -> None:
     finally:
         if log is not None:
             await disable(bench.admin_url, bench.db_name)
-        stop([model.proc], bench)
+        bench.stop([model.proc])
 
 
 async def _stat_delta(bench: Bench, conn: Connection) -> tuple[int, int]:
@@ -246,67 +190,9 @@ async def _stat_delta(bench: Bench, conn: Connection) -> tuple[int, int]:
     return after[0] - before[0], after[1] - before[1]
 
 
-async def run(args: argparse.Namespace) -> Results:
-    sizes = QUICK if args.quick else Sizes()
-    if args.streams:
-        sizes = dataclasses.replace(sizes, load_streams=args.streams)
-    results = Results(sizes)
-    with admin_postgres(args.database_url) as admin, redis_server() as redis_url:
-        print(f"{server_summary(admin)}; Redis at {redis_url}; Python "
-              f"{platform.python_version()}", flush=True)
-        async with scratch_bench(admin, redis_url) as bench:
-            # The load goes last: turns it leaves unfinished stay in the database.
-            parts: list[tuple[str, Callable[[Bench, Sizes, Results], Awaitable[None]]]] = [
-                ("statements per turn", statements),
-                ("time to first token and stream rate", latency_and_rate),
-                ("concurrent streams", many_streams),
-            ]
-            for name, part in parts:
-                if args.only and not name.startswith(args.only):
-                    continue
-                print(f"... {name}", end="", flush=True)
-                share = MachineShare(lambda: _backend_pids(bench))
-                await share.start()
-                try:
-                    await part(bench, sizes, results)
-                except Exception as exc:
-                    results.failures[name] = f"{type(exc).__name__}: {exc}"
-                    if args.verbose:
-                        traceback.print_exc()
-                machine, ours, wall = await share.stop()
-                results.shares[name] = (machine, ours, wall)
-                print(f" ({wall:.0f} s; machine busy {machine:.0f} of {2 * wall:.0f} CPU-s, "
-                      f"ours {ours:.0f})" + (" FAILED" if name in results.failures else ""),
-                      flush=True)
-            if results.failures:
-                print(f"process logs kept in {bench.folder}")
-            else:
-                shutil.rmtree(bench.folder, ignore_errors=True)
-    return results
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.turns", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="a ~1 minute smoke run")
-    parser.add_argument("--database-url", help="admin URL of the PostgreSQL server to use"
-                        " (default: BENCH_DATABASE_URL, else the local server, else embedded)")
-    parser.add_argument("--show-statements", action="store_true",
-                        help="list the statements of one short turn")
-    parser.add_argument("--verbose", action="store_true", help="tracebacks of failed parts")
-    parser.add_argument("--only", choices=["statements", "time", "concurrent"],
-                        help="run one part (by the first word of its name)")
-    parser.add_argument("--streams", type=int, default=0,
-                        help="concurrent streams in part 3 (default 1,000; 100 with --quick)")
-    args = parser.parse_args(argv)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
-    began = time.monotonic()
-    results = asyncio.run(run(args))
-    print_report(results, show_statements=args.show_statements)
-    print(f"\n(run took {time.monotonic() - began:.0f} s)")
-    sys.exit(0)
-
-
-if __name__ == "__main__":
-    main()
+# The load goes last: turns it leaves unfinished stay in the database.
+PARTS: list[tuple[str, Part]] = [
+    ("statements per turn", statements),
+    ("time to first token and stream rate", latency_and_rate),
+    ("concurrent streams", many_streams),
+]

@@ -1,6 +1,6 @@
 """The fake model server with a send time in every text delta, for bench.turns.
 
-    python -m bench.turns_stamp --port N --tokens N --tokens-per-second R
+    python -m bench.turns.stamped_model --port N --tokens N --tokens-per-second R
 
 The same app and options as `python -m app.adapters.llm.local_model`, with two differences:
 
@@ -82,7 +82,7 @@ class StampedApp:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.turns_stamp")
+    parser = argparse.ArgumentParser(prog="python -m bench.turns.stamped_model")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8099)
     parser.add_argument("--tokens", type=int, default=DEFAULT_TOKENS)

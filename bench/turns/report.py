@@ -7,9 +7,9 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from bench.common import format_table, percentile
-from bench.turns_measure import Load, Rates, Ttft, q
-from bench.turns_statements import Sized
+from bench.harness.figures import Targets, format_table, p50_p90_p99, percentile
+from bench.turns.measure import Load, Rates, Ttft
+from bench.turns.statements import Sized
 
 TTFT_P50_MS = 5.0
 TTFT_P99_MS = 25.0
@@ -34,6 +34,12 @@ class Sizes:
     capacity_streams: tuple[int, ...] = (100, 200, 300, 400, 600)
     statement_sizes: tuple[int, int] = (50, 2_000)
     statement_reps: int = 5
+
+
+QUICK = Sizes(ttft_samples=40, ttft_warmup=5, rate_runs=1,
+              load_streams=100, load_tokens=60, load_open_per_second=100, load_processes=1,
+              capacity_streams=(),
+              statement_reps=2)
 
 
 @dataclass
@@ -63,7 +69,7 @@ class CapacityStep:
 
     @property
     def added_p99_ms(self) -> float:
-        return q(self.pipeline.latency_ms)[2] - q(self.direct.latency_ms)[2]
+        return p50_p90_p99(self.pipeline.latency_ms)[2] - p50_p90_p99(self.direct.latency_ms)[2]
 
     @property
     def met(self) -> bool:
@@ -86,15 +92,14 @@ class Results:
 @dataclass
 class Report:
     rows: list[list[str]] = field(default_factory=list)
-    verdicts: list[tuple[str, bool | None]] = field(default_factory=list)
+    targets: Targets = field(default_factory=Targets)
     notes: list[str] = field(default_factory=list)
 
     def row(self, measure: str, pipeline: str, direct: str = "", added: str = "",
-            target: str = "", met: bool | None = None) -> None:
-        shown = "" if not target else "?" if met is None else "yes" if met else "NO"
+            target: str = "", met: bool = False) -> None:
+        """A figure beside its baseline; with a `target`, its verdict (`met`) too."""
+        shown = self.targets.check(f"{measure.strip()} {target}", met) if target else ""
         self.rows.append([measure, pipeline, direct, added, target, shown])
-        if target:
-            self.verdicts.append((f"{measure.strip()} {target}", met))
 
 
 def _ms(value: float) -> str:
@@ -102,10 +107,11 @@ def _ms(value: float) -> str:
 
 
 def ttft_rows(report: Report, ttft: Ttft) -> None:
-    pipe, direct, added = q(ttft.pipeline_ms), q(ttft.direct_ms), q(ttft.added_ms)
+    pipe, direct = p50_p90_p99(ttft.pipeline_ms), p50_p90_p99(ttft.direct_ms)
+    added = p50_p90_p99(ttft.added_ms)
     n = len(ttft.pipeline_ms)
     for i, name in enumerate(("p50", "p90", "p99")):
-        target, met = "", None
+        target, met = "", False
         if name == "p50":
             target, met = f"added <= {TTFT_P50_MS:.0f} ms", added[i] <= TTFT_P50_MS
         elif name == "p99":
@@ -139,9 +145,9 @@ def load_rows(report: Report, load: LoadResult, sizes: Sizes) -> None:
     expected = pipe.streams * sizes.load_tokens
     report.row("  deltas delivered", f"{len(pipe.latency_ms):,}/{expected:,}",
                f"{len(direct.latency_ms):,}/{direct.streams * sizes.load_tokens:,}")
-    lp, ld = q(pipe.latency_ms), q(direct.latency_ms)
+    lp, ld = p50_p90_p99(pipe.latency_ms), p50_p90_p99(direct.latency_ms)
     for i, name in enumerate(("p50", "p90", "p99")):
-        target, met = "", None
+        target, met = "", False
         if name == "p99":
             target, met = f"added <= {LOAD_P99_MS:.0f} ms", lp[i] - ld[i] <= LOAD_P99_MS
         report.row(f"  per-delta latency {name}, ms (model send -> read)", _ms(lp[i]),
@@ -152,7 +158,7 @@ def load_rows(report: Report, load: LoadResult, sizes: Sizes) -> None:
     gp = percentile([g - cadence for g in pipe.gap_ms], 99)
     gd = percentile([g - cadence for g in direct.gap_ms], 99)
     report.row(f"  inter-delta gap - {cadence:.0f} ms, p99, ms", _ms(gp), _ms(gd), _ms(gp - gd))
-    fp, fd = q(pipe.first_delta_ms), q(direct.first_delta_ms)
+    fp, fd = p50_p90_p99(pipe.first_delta_ms), p50_p90_p99(direct.first_delta_ms)
     report.row("  request -> first delta p50 / p99, ms", f"{_ms(fp[0])} / {_ms(fp[2])}",
                f"{_ms(fd[0])} / {_ms(fd[2])}")
     report.row("  web process peak RSS, MB (VmHWM)", f"{load.web_rss_mb:.0f}", "", "",
@@ -189,8 +195,8 @@ def capacity_rows(report: Report, steps: list[CapacityStep]) -> None:
     for step in steps:
         pipe, direct = step.pipeline, step.direct
         report.row(f"  {pipe.streams} streams: complete; per-delta p99, ms",
-                   f"{pipe.complete}/{pipe.streams}; {_ms(q(pipe.latency_ms)[2])}",
-                   f"{direct.complete}/{direct.streams}; {_ms(q(direct.latency_ms)[2])}",
+                   f"{pipe.complete}/{pipe.streams}; {_ms(p50_p90_p99(pipe.latency_ms)[2])}",
+                   f"{direct.complete}/{direct.streams}; {_ms(p50_p90_p99(direct.latency_ms)[2])}",
                    _ms(step.added_p99_ms))
 
 
@@ -275,9 +281,5 @@ def print_report(results: Results, *, show_statements: bool = False) -> None:
                  if others > 0.5 else ""))
     for name, error in results.failures.items():
         print(f"FAILED: {name}: {error}")
-    met = [name for name, ok in report.verdicts if ok]
-    missed = [name for name, ok in report.verdicts if not ok]
-    print(f"\nTargets: {len(met)} met, {len(missed)} missed"
-          + (f", {len(results.failures)} part(s) not measured" if results.failures else ""))
-    for name in missed:
-        print(f"  missed: {name}")
+    unmeasured = f"; {len(results.failures)} part(s) not measured" if results.failures else ""
+    print("\n" + report.targets.summary(unmeasured))

@@ -12,9 +12,8 @@ from typing import Any, NamedTuple
 
 import psycopg
 
-from bench.common import robots_command
-from bench.reads_measure import process
-from bench.reads_seed import Progress
+from bench.harness.figures import Progress
+from bench.harness.processes import robots_command, running
 from projections import all_projections
 
 Conn = psycopg.AsyncConnection[Any]
@@ -63,12 +62,10 @@ async def project(url: str, env: dict[str, str], log: Path, total: int,
     progress = Progress(total, "projecting (the slowest projection's position)")
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         end, before = await _log_end(conn), await _points(conn)
-        with process(robots_command("project"), env, log) as proc:
+        with running("robots project", robots_command("project"), env, log) as proc:
             started = time.perf_counter()
             while len(finished) < len(names):
-                if proc.poll() is not None:
-                    raise RuntimeError(f"robots project exited with {proc.returncode};"
-                                       f" see {log}")
+                proc.check_alive()
                 if time.perf_counter() - started > timeout_s:
                     raise RuntimeError(f"projections not caught up in {timeout_s:.0f} s")
                 points = await _points(conn)

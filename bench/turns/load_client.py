@@ -1,11 +1,11 @@
 """A load client process for bench.turns: many concurrent streams, per-delta latency.
 
-    python -m bench.turns_load --mode pipeline|direct --out FILE ... (see --help)
+    python -m bench.turns.load_client --mode pipeline|direct --out FILE ... (see --help)
 
 `pipeline` posts chats to the API and reads the SSE replies; `direct` posts the same
 streaming completion straight to the stamped fake model. Both read with the same lean
-client (bench.turns_sse), so what differs is only what lies between. Each text delta
-carries the model server's send time (bench.turns_stamp): latency = read time - send time
+client (bench.turns.sse), so what differs is only what lies between. Each text delta
+carries the model server's send time (bench.turns.stamped_model): latency = read time - send time
 on the machine's one monotonic clock. Runs in its own process so the client's CPU is its
 own line in the report; writes its figures as JSON to --out.
 """
@@ -23,10 +23,11 @@ from collections import Counter
 import httpx
 import msgspec
 
-from bench.turns_sse import DONE, Connection, chat_body, is_finish, text_delta
-from bench.turns_stamp import parse_stamp
+from bench.harness.machine import raise_open_files_limit
+from bench.turns.sse import DONE, Connection, chat_body, is_finish, text_delta
+from bench.turns.stamped_model import parse_stamp
 
-# The request a worker sends (workers/prompt.py build_request); bench.turns_measure's
+# The request a worker sends (workers/prompt.py build_request); bench.turns.measure's
 # direct baselines send the same.
 SYSTEM = "You are a helpful robot."
 MAX_TOKENS = 4096
@@ -175,7 +176,7 @@ async def run(args: argparse.Namespace) -> LoadReport:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.turns_load")
+    parser = argparse.ArgumentParser(prog="python -m bench.turns.load_client")
     parser.add_argument("--mode", choices=["pipeline", "direct"], required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="the API's port (pipeline)")
@@ -192,8 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tokens-per-second", type=float, required=True)
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
+    raise_open_files_limit()
     loop_factory = None
     with contextlib.suppress(ImportError):
         import uvloop

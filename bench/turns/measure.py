@@ -1,4 +1,5 @@
 """Measurements 1-3 of bench.turns against a running stack; each returns figures, no output.
+(The CPU and memory meters beside them are bench.harness.machine's.)
 
 Every pipeline figure has a baseline taken in the same run: the same fake model read
 directly through the worker's own provider adapter (the OpenAI SDK sends the request, the
@@ -10,34 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import resource
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import msgspec
-import psutil
 
 from app.adapters.llm.base import ModelRequest, PromptMessage, ProviderConfig
 from app.adapters.llm.events import ModelEvent, TextDelta
 from app.adapters.llm.openai_adapter import OpenAIAdapter
-from bench.common import percentile
-from bench.turns_load import MAX_TOKENS, SYSTEM, LoadReport
-from bench.turns_sse import Connection, chat_body, text_delta
-from bench.turns_stamp import parse_stamp
+from bench.turns.load_client import MAX_TOKENS, SYSTEM, LoadReport
+from bench.turns.sse import Connection, chat_body, text_delta
+from bench.turns.stamped_model import parse_stamp
 
 
 def ms_since(start_ns: int, end_ns: int) -> float:
     return (end_ns - start_ns) / 1e6
-
-
-def q(values: Sequence[float]) -> tuple[float, float, float]:
-    """p50, p90, p99."""
-    return percentile(values, 50), percentile(values, 90), percentile(values, 99)
 
 
 def sdk_client(base_url: str) -> OpenAIAdapter:
@@ -240,7 +232,7 @@ async def run_load(mode: str, folder: Path, *, processes: int, streams: int, rat
         out = folder / f"load-{mode}-{i}-{uuid.uuid4().hex[:6]}.json"
         outs.append(out)
         share = streams // processes + (1 if i < streams % processes else 0)
-        argv = [sys.executable, "-m", "bench.turns_load", "--mode", mode,
+        argv = [sys.executable, "-m", "bench.turns.load_client", "--mode", mode,
                 "--port", str(port), "--token", token, "--base-url", base_url,
                 "--streams", str(share), "--processes", str(processes),
                 "--process-index", str(i), "--rate", str(rate), "--start-ns", str(start_ns),
@@ -266,129 +258,3 @@ async def run_load(mode: str, folder: Path, *, processes: int, streams: int, rat
                                f"{(text or b'').decode(errors='replace')[-2000:]}")
         reports.append(msgspec.json.decode(out.read_bytes(), type=LoadReport))
     return Load(reports)
-
-
-class PeakRss:
-    """Samples a process's resident memory while running; `peak_mb` is the highest seen,
-    `hwm_mb` the kernel's high-water mark (VmHWM) since the process started."""
-
-    def __init__(self, pid: int, every_s: float = 0.2) -> None:
-        self.process = psutil.Process(pid)
-        self.every_s = every_s
-        self.peak_mb = 0.0
-        self._task: asyncio.Task[None] | None = None
-
-    async def _sample(self) -> None:
-        while True:
-            with contextlib.suppress(psutil.Error):
-                self.peak_mb = max(self.peak_mb, self.process.memory_info().rss / 2**20)
-            await asyncio.sleep(self.every_s)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._sample())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    def hwm_mb(self) -> float:
-        try:
-            status = Path(f"/proc/{self.process.pid}/status").read_text()
-        except OSError:
-            return self.peak_mb
-        for line in status.splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return self.peak_mb
-
-
-class CpuMeter:
-    """CPU seconds each named group of processes used between start() and stop(), and what
-    the whole machine used (other tenants included) from /proc/stat."""
-
-    def __init__(self) -> None:
-        self._before: dict[int, float] = {}
-        self._machine_before = 0.0
-        self.began = 0.0
-
-    @staticmethod
-    def cpu(pid: int) -> float:
-        try:
-            times = psutil.Process(pid).cpu_times()
-        except psutil.Error:
-            return 0.0
-        return float(times.user + times.system)
-
-    @staticmethod
-    def _machine() -> float:
-        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-        return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-    def start(self, pids: Sequence[int]) -> None:
-        self._before = {pid: self.cpu(pid) for pid in pids}
-        self._machine_before = self._machine()
-        self.began = time.monotonic()
-
-    def stop(self, groups: Mapping[str, Sequence[int]]) -> tuple[dict[str, float], float, float]:
-        """(CPU s per group, machine CPU s, wall s). A pid not seen at start counts from 0."""
-        used = {name: sum(max(0.0, self.cpu(p) - self._before.get(p, 0.0)) for p in pids)
-                for name, pids in groups.items()}
-        return used, self._machine() - self._machine_before, time.monotonic() - self.began
-
-
-class MachineShare:
-    """Over one part of the run: CPU seconds the machine spent, and how much of it was ours:
-    this process and every child it reaped (rusage), and our database's backends (sampled
-    while they live); the rest is Redis, the OS and other tenants of the machine."""
-
-    def __init__(self, backends: Callable[[], Awaitable[set[int]]]) -> None:
-        self.backends = backends
-        self.machine = CpuMeter()
-        self.first: dict[int, float] = {}
-        self.last: dict[int, float] = {}
-        self.rusage = 0.0
-        self._task: asyncio.Task[None] | None = None
-
-    @staticmethod
-    def _rusage() -> float:
-        total = 0.0
-        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
-            usage = resource.getrusage(who)
-            total += usage.ru_utime + usage.ru_stime
-        return total
-
-    async def _sample_backends(self) -> None:
-        while True:
-            with contextlib.suppress(Exception):
-                for pid in await self.backends():
-                    cpu = CpuMeter.cpu(pid)
-                    self.first.setdefault(pid, 0.0)  # born after start(): all its CPU
-                    self.last[pid] = cpu
-            await asyncio.sleep(0.5)
-
-    async def start(self) -> None:
-        self.rusage = self._rusage()
-        self.machine.start([])
-        for pid in await self.backends():
-            self.first[pid] = self.last[pid] = CpuMeter.cpu(pid)
-        self._task = asyncio.create_task(self._sample_backends())
-
-    async def stop(self) -> tuple[float, float, float]:
-        """(machine CPU s, ours, wall s)."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        _, machine, wall = self.machine.stop({})
-        backends = sum(max(0.0, self.last[p] - self.first.get(p, 0.0)) for p in self.last)
-        return machine, self._rusage() - self.rusage + backends, wall
-
-
-def listening_pid(port: int) -> int | None:
-    """The process listening on a loopback TCP port (the Redis server), if visible."""
-    with contextlib.suppress(psutil.Error):
-        for conn in psutil.net_connections("tcp"):
-            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
-                return int(conn.pid) if conn.pid else None
-    return None

@@ -1,12 +1,10 @@
-"""The read benchmark's data: sessions and messages seeded through the event log, then
-projected by `robots project`, for bench.reads.
+"""The read benchmark's data: a deterministic plan of sessions, seeded through the event log
+by bench.harness.seeding (the path the API tests seed by too), a few writer connections at
+once, several sessions' streams per transaction; then projected by `robots project` and
+vacuumed, ready to read.
 
-Every session is a stream written with `EventStore.append` (SessionStarted, then per
-exchange MessagePosted, TurnRequested, TurnStarted, AssistantMessageCompleted,
-TurnCompleted, as tests/api/seed.py does), a few writer connections at once, several
-streams per transaction. The read models are never written here: the projector builds them
-from the log, as in production. The workload is deterministic, so a kept database can be
-reused and the same sessions found again.
+The workload is deterministic, so a kept database can be reused and the same sessions found
+again.
 """
 
 from __future__ import annotations
@@ -14,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import psycopg
@@ -26,25 +24,16 @@ from psycopg_pool import AsyncConnectionPool
 
 from app.adapters.accounts import AccountStore
 from app.domain.accounts import Role
-from app.domain.events import (
-    AssistantMessageCompleted,
-    MessagePosted,
-    SessionStarted,
-    TurnCompleted,
-    TurnRequested,
-    TurnStarted,
-    Usage,
-    registry,
-    session_stream,
-)
-from app.eventstore import Event, EventStore
+from app.domain.events import registry
+from app.eventstore import EventStore
+from app.eventstore.store import Conn
+from bench.harness.figures import Progress, note
+from bench.harness.seeding import EVENTS_PER_APPEND, EVENTS_PER_EXCHANGE, seed_session
+from bench.reads.projecting import Projected, project
 
 SEED = 20_240_611
-EVENTS_PER_EXCHANGE = 5
-EVENTS_PER_APPEND = 1_000  # a long session is several appends, each at its expected version
 EVENTS_PER_TRANSACTION = 2_000  # several sessions' streams commit together
 AUTHORS = 8
-ROBOT = ("00000000-0000-0000-0000-000000000001", "Assistant")
 # 25 topics: `metadata_filter.topic=billing` selects about 4% of sessions.
 TOPICS = ("billing", "onboarding", "moderation", "events", "design", "support", "infra",
           "docs", "release", "security", "search", "mobile", "api", "growth", "legal",
@@ -111,40 +100,19 @@ def metadata(rng: random.Random) -> dict[str, Any]:
             "pinned": rng.random() < 0.05, "score": round(rng.random() * 100, 1)}
 
 
-def message_id(session_id: str, index: int) -> str:
-    """The id of a seeded session's message `index` (0: its first): user messages and
-    replies alternate."""
-    turn = f"{session_id}-t{index // 2}"
-    return f"{session_id}-u{index // 2}" if index % 2 == 0 else f"msg-{turn}"
-
-
-def session_events(index: int, session_id: str, exchanges: int,
-                   authors: Sequence[str]) -> list[Event]:
-    """One session's whole stream."""
+async def seed_planned(store: EventStore, conn: Conn, p: Plan, index: int,
+                       authors: list[str]) -> int:
+    """Session `index` of the plan, with its own deterministic words; its event count."""
     rng = random.Random(SEED * 1_000_003 + index)
-    author = authors[index % len(authors)]
-    events: list[Event] = [SessionStarted(session_id=session_id, created_by=author,
-                                          name=_text(rng, 4), metadata=metadata(rng))]
-    for n in range(exchanges):
-        turn = f"{session_id}-t{n}"
-        asked, reply = message_id(session_id, 2 * n), message_id(session_id, 2 * n + 1)
-        events += [
-            MessagePosted(session_id=session_id, message_id=asked, author_id=author,
-                          parts=[{"type": "text", "text": _text(rng, rng.randint(5, 30))}]),
-            TurnRequested(session_id=session_id, turn_id=turn, message_id=asked,
-                          robot_id=ROBOT[0], requested_by=author),
-            TurnStarted(turn_id=turn, attempt=1, worker_id="bench", robot_id=ROBOT[0],
-                        robot_name=ROBOT[1], model="local/echo", playbook_digest="bench"),
-            AssistantMessageCompleted(
-                turn_id=turn, message_id=reply, robot_id=ROBOT[0],
-                robot_name=ROBOT[1], model="local/echo",
-                parts=[{"type": "text", "text": _text(rng, rng.randint(20, 120))}],
-                usage=Usage(input_tokens=200, output_tokens=80)),
-            TurnCompleted(turn_id=turn, attempt=1, finish_reason="stop",
-                          usage=Usage(input_tokens=200, output_tokens=80),
-                          time_to_first_token_ms=120.0, duration_ms=900.0),
-        ]
-    return events
+    name, meta = _text(rng, 4), metadata(rng)
+
+    def texts(n: int) -> tuple[str, str]:
+        return _text(rng, rng.randint(5, 30)), _text(rng, rng.randint(20, 120))
+
+    await seed_session(store, p.ids[index], author=authors[index % len(authors)],
+                       exchanges=p.exchanges[index], name=name, metadata=meta, texts=texts,
+                       conn=conn)
+    return 1 + EVENTS_PER_EXCHANGE * p.exchanges[index]
 
 
 def units(p: Plan) -> Iterator[range]:
@@ -183,20 +151,6 @@ class Rate(NamedTuple):
         return self.events / self.seconds if self.seconds > 0 else math.inf
 
 
-class Progress:
-    def __init__(self, total: int, label: str, every_s: float = 15) -> None:
-        self.total, self.label, self.every_s = total, label, every_s
-        self.started = self.last = time.perf_counter()
-
-    def update(self, done: int) -> None:
-        now = time.perf_counter()
-        if now - self.last >= self.every_s:
-            self.last = now
-            rate = done / (now - self.started)
-            print(f"  {self.label}: {done:,}/{self.total:,} events ({rate:,.0f}/s)",
-                  file=sys.stderr, flush=True)
-
-
 async def seed(url: str, p: Plan, writers: int) -> Rate:
     """Append every session of the plan through EventStore.append, `writers` at a time."""
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(url, min_size=writers,
@@ -213,13 +167,9 @@ async def seed(url: str, p: Plan, writers: int) -> Rate:
             for unit in work:  # one iterator shared by every writer: each unit once
                 async with pool.connection() as conn, conn.transaction():
                     for i in unit:
-                        events = session_events(i, p.ids[i], p.exchanges[i], authors)
-                        stream = session_stream(p.ids[i])
-                        for at in range(0, len(events), EVENTS_PER_APPEND):
-                            chunk = events[at:at + EVENTS_PER_APPEND]
-                            await store.append(stream, chunk, at, conn=conn)
-                            done[0] += len(chunk)
-                            done[2] += 1
+                        events = await seed_planned(store, conn, p, i, authors)
+                        done[0] += events
+                        done[2] += math.ceil(events / EVENTS_PER_APPEND)
                 done[1] += 1
                 progress.update(done[0])
 
@@ -259,7 +209,7 @@ async def settle(url: str, compact: bool) -> float:
 
 
 async def table_sizes(url: str) -> dict[str, int]:
-    """Rows and total bytes (with indexes) of the tables the reads touch."""
+    """Total bytes (with indexes) of the tables the reads touch."""
     sizes: dict[str, int] = {}
     async with await psycopg.AsyncConnection.connect(url) as conn:
         for table in ("events", "sessions", "messages", "turns"):
@@ -267,3 +217,30 @@ async def table_sizes(url: str) -> dict[str, int]:
                 f"SELECT pg_total_relation_size('{table}')".encode())).fetchone()
             sizes[table] = int(row[0]) if row else 0
     return sizes
+
+
+class Prepared(NamedTuple):
+    seeded: Rate | None  # None: the database already held the plan's events
+    projected: Projected
+    vacuum_s: float
+    compacted: bool
+
+
+async def prepare(url: str, p: Plan, env: dict[str, str], folder: Path, *, writers: int,
+                  compact: bool) -> Prepared:
+    """Seed (unless already seeded), project with `robots project`, then VACUUM ANALYZE."""
+    found = await event_count(url)
+    seeded: Rate | None = None
+    if found == 0:
+        note(f"seeding {p.size.sessions:,} sessions, {p.size.messages:,} messages"
+             f" ({p.size.events:,} events) with {writers} writers ...")
+        seeded = await seed(url, p, writers)
+    elif found != p.size.events:
+        raise SystemExit(f"the database holds {found:,} events, the plan {p.size.events:,}:"
+                         " not a database this benchmark seeded at this size (--quick?)")
+    else:
+        note(f"already seeded ({found:,} events): skipping seeding")
+    note("projecting with `robots project` ...")
+    projected = await project(url, env, folder / "project.log", p.size.events)
+    note(f"VACUUM ({'FULL, ' if compact else ''}ANALYZE) of the read models ...")
+    return Prepared(seeded, projected, await settle(url, compact), compact)
