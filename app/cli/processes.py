@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import uvicorn
 from psycopg_pool import AsyncConnectionPool
 
 from app.adapters.accounts import AccountStore, HandleTaken
+from app.adapters.http_server import EmbeddedServer
 from app.adapters.migrations import migrate_url
 from app.api.app import create_app
 from app.bootstrap import Services
@@ -116,7 +117,7 @@ async def dev(settings: Settings) -> None:
         await migrate_url(_database_url(s))
         async with _services(s) as services:
             token = await ensure_dev_admin(services.accounts, s.data_dir)
-            web = _QuietServer(uvicorn.Config(create_app(s, services), host=s.host,
+            web = EmbeddedServer(uvicorn.Config(create_app(s, services), host=s.host,
                                               port=s.port, log_level=s.log_level.lower(),
                                               timeout_graceful_shutdown=5))
             arq_worker = create_worker(s)
@@ -167,25 +168,6 @@ def _print_banner(settings: Settings, token: str) -> None:
     print(f"\nrobots dev is running at {url}  (API docs: {url}/schema)", flush=True)
     print(f"dev admin token: {token}", flush=True)
     print(f"try: curl -H 'Authorization: Bearer {token}' {url}/robots/sessions\n", flush=True)
-
-
-class _QuietServer(uvicorn.Server):
-    """Uvicorn without its own signal handling: `_until_signalled` owns Ctrl-C."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-    async def serve_until_cancelled(self) -> None:
-        """Serve; when cancelled, shut down as uvicorn does on a signal (lifespan shutdown,
-        connections closed) instead of dying mid-lifespan with a traceback."""
-        serving = asyncio.ensure_future(self.serve())
-        try:
-            await asyncio.shield(serving)
-        except asyncio.CancelledError:
-            self.should_exit = True
-            await serving
-            raise
 
 
 def _projector(settings: Settings, store: EventStore) -> ProjectionRunner:

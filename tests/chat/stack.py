@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,27 +12,16 @@ import httpx
 import msgspec
 import uvicorn
 
+from app.adapters.http_server import EmbeddedServer
 from app.adapters.llm.local_model import LocalModelServer
 from app.api.app import create_app
 from app.bootstrap import Services
+from app.cli.embedded import free_port
 from app.config.settings import Settings
 from app.domain.accounts import Role
 from projections import all_projections
 from projections.runner import ProjectionRunner
 from workers.worker import create_worker
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-class QuietServer(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self):  # type: ignore[no-untyped-def, override]
-        yield
 
 
 class Stack:
@@ -44,7 +32,7 @@ class Stack:
         self.token = ""
         self.services: Services | None = None
         self._tasks: list[asyncio.Task[Any]] = []
-        self._servers: list[tuple[QuietServer, asyncio.Task[Any]]] = []
+        self._servers: list[tuple[EmbeddedServer, asyncio.Task[Any]]] = []
         self._workers: list[tuple[Any, asyncio.Task[Any]]] = []
 
     async def start(self, api_instances: int = 2, workers: int = 1) -> None:
@@ -61,7 +49,7 @@ class Stack:
 
     async def _start_api(self) -> None:
         port = free_port()
-        server = QuietServer(uvicorn.Config(create_app(self.settings), host="127.0.0.1",
+        server = EmbeddedServer(uvicorn.Config(create_app(self.settings), host="127.0.0.1",
                                             port=port, log_level="warning", lifespan="on"))
         self._servers.append((server, asyncio.create_task(server.serve())))
         while not server.started:  # noqa: ASYNC110 (uvicorn exposes a flag, not an event)

@@ -12,9 +12,9 @@ from pathlib import Path
 import httpx
 
 from app.adapters.llm.local_model import default_reply
+from app.cli.embedded import free_port
 from app.config.settings import environment_variables
 from tests.chat.sse import chat_body, read_all, text_of
-from tests.chat.stack import free_port
 
 
 async def test_dev_starts_on_embedded_servers_chats_offline_and_stops_cleanly(

@@ -188,6 +188,9 @@ class TurnRun:
             if move.kind == "finish":
                 ending.finish_reason = move.finish_reason
                 return state, robot
+            if cancel.is_set():  # between steps: start nothing more
+                ending.outcome = "cancelled"
+                return state, robot
             if move.kind == "run-tools":
                 await self._fault_point("after-step")
                 state, stopped = await tools.run(state, turn, move, cancel)

@@ -119,7 +119,7 @@ class OpenAIAdapter:
                     max_retries=0,  # ours are the only retries: only before the first event
                     timeout=self._config.timeout_s,
                     # The SDK's aiohttp transport reads a stream for about a third of the
-                    # CPU its default one takes (bench/turns.py, 1,000 streams).
+                    # CPU its default one takes (bench/turns/, 1,000 streams).
                     http_client=openai.DefaultAioHttpClient(),
                 )
             except openai.OpenAIError as exc:
