@@ -10,3 +10,7 @@ UPDATE messages r SET position = q.position + 1
 FROM messages q
 WHERE r.role = 'assistant' AND r.turn_id IS NOT NULL AND q.session_id = r.session_id
   AND q.role = 'user' AND q.turn_id = r.turn_id;
+
+-- The built-in robot can tell the time, so a first chat shows a tool call (offline too).
+UPDATE robots SET tools = '{current_time}'
+WHERE id = '00000000-0000-0000-0000-000000000001' AND tools = '{}';

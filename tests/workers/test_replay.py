@@ -47,3 +47,13 @@ def test_failed_and_cancelled_turns_end_as_the_live_stream_does() -> None:
     assert "finish-step" not in types(failed)
     cancelled = stream_from_message("m", [{"type": "text", "text": "par"}], turn("cancelled"))
     assert types(cancelled)[-2:] == ["text-end", "abort"]
+
+
+def test_a_finish_reason_the_protocol_lacks_goes_out_as_other_with_our_word() -> None:
+    from app.adapters.streams.endings import ending
+
+    limited = Turn(turn_id="t", message_id="m", robot_id="r", status="completed",
+                   finish_reason="step-limit")
+    assert ending(limited) == {"type": "finish", "finishReason": "other",
+                               "messageMetadata": {"finishReason": "step-limit"}}
+    assert ending(turn("completed"))["finishReason"] == "stop"

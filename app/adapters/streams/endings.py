@@ -9,11 +9,22 @@ from typing import Any
 from app.domain.events import TurnCancelled, TurnCompleted, TurnFailed
 from app.domain.session import Turn
 
+# The finish reasons the AI SDK's `finish` chunk accepts; ours beyond them (step-limit) go
+# out as "other", with our word in the message's metadata.
+_SDK_REASONS = frozenset({"stop", "length", "content-filter", "tool-calls", "error", "other"})
+
+
+def _finish(reason: str) -> dict[str, Any]:
+    if reason in _SDK_REASONS:
+        return {"type": "finish", "finishReason": reason}
+    return {"type": "finish", "finishReason": "other",
+            "messageMetadata": {"finishReason": reason}}
+
 
 def ending(turn: Turn) -> dict[str, Any]:
     """The ending of a finished turn, from the session's state."""
     if turn.status == "completed":
-        return {"type": "finish", "finishReason": turn.finish_reason or "stop"}
+        return _finish(turn.finish_reason or "stop")
     if turn.status == "failed":
         return {"type": "error", "errorText": turn.error or "the turn failed"}
     return {"type": "abort"}
@@ -23,7 +34,7 @@ def ending_of(event: TurnCompleted | TurnFailed | TurnCancelled) -> dict[str, An
     """The ending a terminal event sends live (it equals `ending` of the turn it ends)."""
     match event:
         case TurnCompleted(finish_reason=reason):
-            return {"type": "finish", "finishReason": reason}
+            return _finish(reason)
         case TurnFailed(error=error):
             return {"type": "error", "errorText": error}
     return {"type": "abort"}
