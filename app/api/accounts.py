@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, get, patch
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from app.bootstrap import Services
+from app.adapters.accounts import AccountStore
 from app.domain.accounts import Account, Permission
 
 
@@ -42,9 +42,8 @@ class AccountsController(Controller):
         return _me(request.user)
 
     @patch("/me")
-    async def update_me(self, request: Request[Account, Any, Any], state: State,
-                        data: JSONBody[MeUpdate]) -> Me:
+    async def update_me(self, request: Request[Account, Any, Any],
+                        accounts: NamedDependency[AccountStore], data: JSONBody[MeUpdate]) -> Me:
         """Change the caller's display name."""
-        services: Services = state.services
-        await services.accounts.rename(request.user.id, data.name)
+        await accounts.rename(request.user.id, data.name)
         return _me(msgspec.structs.replace(request.user, name=data.name))

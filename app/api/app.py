@@ -16,6 +16,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from app.api.accounts import AccountsController
 from app.api.auth import PUBLIC_PATHS, TokenAuthentication
 from app.api.chat import ChatController
+from app.api.deps import dependencies
 from app.api.health import health, ready
 from app.api.problems import exception_handlers
 from app.api.providers import ProvidersController
@@ -55,6 +56,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             MetricsController,
             ProvidersController,
         ],
+        # Controllers ask for `services`, `robots`, `pool`, ... by name (app/api/deps.py).
+        dependencies=dependencies(),
         lifespan=[lifespan],
         state=State({}),
         middleware=[

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
 
@@ -117,15 +117,15 @@ class ChatController(Controller):
     guards = [requires(Permission.USE_ROBOTS)]
 
     @post("/robots/chat/sse", status_code=200)
-    async def chat_sse(self, request: Request[Account, Any, Any], state: State,
-                       data: JSONBody[ChatRequest]) -> Stream:
+    async def chat_sse(self, request: Request[Account, Any, Any],
+                       services: NamedDependency[Services], data: JSONBody[ChatRequest],
+                       ) -> Stream:
         """Post the last message and stream the robot's reply (AI SDK UI message stream).
 
         The same message posted again attaches to the first post's turn. A second message
         while a turn is active: 409 with `active_turn_id` (multitask 'reject', the default),
         queued after it ('enqueue'), or run after cancelling it ('interrupt').
         """
-        services: Services = state.services
         turn = await post_chat(request, services, data)
         return _stream(turn_streams.stream_turn(services, turn.session_id, turn.turn_id,
                                         just_posted=turn.is_new))
@@ -133,7 +133,7 @@ class ChatController(Controller):
     @get(["/robots/sessions/{session_id:str}/stream",
           "/robots/chat/sse/{session_id:str}/stream"])
     async def resume(
-        self, state: State, session_id: FromPath[str],
+        self, services: NamedDependency[Services], session_id: FromPath[str],
         last_event_id: Annotated[str | None, HeaderParameter(name="last-event-id")] = None,
         after: Annotated[int | None, QueryParameter(description="Resume after this sequence",
                                                     ge=0)] = None,
@@ -141,7 +141,6 @@ class ChatController(Controller):
     ) -> Stream | Response[None]:
         """The active (or latest, while buffered) turn's stream, from the start or from
         `Last-Event-ID` / `?after=`. 204 when there is nothing to stream."""
-        services: Services = state.services
         chosen = turn_id or await turn_streams.turn_to_resume(services, session_id)
         if chosen is None:
             return Response(None, status_code=204)
@@ -149,11 +148,11 @@ class ChatController(Controller):
         return _stream(turn_streams.stream_turn(services, session_id, chosen, start or 0))
 
     @post("/robots/sessions/{session_id:str}/turns/{turn_id:str}/cancel", status_code=200)
-    async def cancel(self, request: Request[Account, Any, Any], state: State,
-                     session_id: FromPath[str], turn_id: FromPath[str]) -> TurnState:
+    async def cancel(self, request: Request[Account, Any, Any],
+                     services: NamedDependency[Services], session_id: FromPath[str],
+                     turn_id: FromPath[str]) -> TurnState:
         """Stop a turn (from any instance, within a second). Idempotent: a finished turn
         answers with its final state."""
-        services: Services = state.services
         try:
             after = await chat.cancel(services, request.user, session_id, turn_id)
         except decisions.UnknownTurn as exc:

@@ -3,32 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from app.adapters.accounts import profiles
 from app.adapters.robots import RobotNameTaken
 from app.api.auth import requires
 from app.api.paging import page_numbers, parse_page
 from app.api.problems import ProblemError
 from app.api.profiles import ProfileReference, profile_reference
-from app.bootstrap import Services
 from app.domain.accounts import Account, Permission
-from app.domain.model_refs import InvalidModelRef, parse_model_ref
-from app.domain.robots import Robot
-from app.domain.tools import TOOL_IDS, TOOLS, ToolInfo
+from app.domain.tools import TOOLS, ToolInfo
+from app.services.robots import AuthoredRobot, InvalidRobotField, RobotNotFound, RobotService
 
 PAGE_SIZE = 20
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 Text = Annotated[str, msgspec.Meta(max_length=100_000)]
-# The built-in robot and any robot whose author is gone are shown as authored by this.
-_SYSTEM = Account(id=uuid.UUID(int=0), handle="system", name="System", roles=())
-_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 class RobotInitialProps(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -81,50 +75,29 @@ class RobotToolListResult(msgspec.Struct, kw_only=True):
     tools: list[ToolInfo]
 
 
-def _checked(fields: dict[str, Any], services: Services) -> dict[str, Any]:
-    """Refuse a model or tools we cannot run, naming the field."""
-    if fields.get("model") is not None:
-        try:
-            parse_model_ref(fields["model"], services.settings)
-        except InvalidModelRef as exc:
-            raise ProblemError(
-                422, str(exc), slug="invalid-field", metadata={"field": "model"}
-            ) from None
-    unknown = sorted(set(fields.get("tools", [])) - TOOL_IDS)
-    if unknown:
-        raise ProblemError(
-            422,
-            f"unknown tools: {', '.join(unknown)} (see GET /robots/tools)",
-            slug="invalid-field",
-            metadata={"field": "tools"},
-        )
-    return fields
+def _out(authored: AuthoredRobot) -> RobotOut:
+    r = authored.robot
+    return RobotOut(
+        id=str(r.id),
+        created=r.created_at,
+        updated=r.updated_at,
+        name=r.name,
+        description=r.description,
+        playbook=r.playbook,
+        model=authored.model,
+        author=profile_reference(authored.author, authored.author_joined),
+        tools=r.tools,
+        meta=r.meta,
+        deleted=r.deleted_at,
+    )
 
 
-async def _out(services: Services, robots: list[Robot]) -> list[RobotOut]:
-    authors = await profiles(services.pool, [r.author_id for r in robots if r.author_id])
-    default_model = services.settings.model_for_new_robots
-    result = []
-    for r in robots:
-        author, joined = (
-            authors.get(r.author_id, (_SYSTEM, _EPOCH)) if r.author_id else (_SYSTEM, _EPOCH)
-        )
-        result.append(
-            RobotOut(
-                id=str(r.id),
-                created=r.created_at,
-                updated=r.updated_at,
-                name=r.name,
-                description=r.description,
-                playbook=r.playbook,
-                model=r.model or default_model,
-                author=profile_reference(author, joined),
-                tools=r.tools,
-                meta=r.meta,
-                deleted=r.deleted_at,
-            )
-        )
-    return result
+def _not_found(exc: RobotNotFound) -> ProblemError:
+    return ProblemError(404, str(exc), slug="not-found")
+
+
+def _invalid(exc: InvalidRobotField) -> ProblemError:
+    return ProblemError(422, str(exc), slug="invalid-field", metadata={"field": exc.field})
 
 
 def _name_taken(exc: RobotNameTaken) -> ProblemError:
@@ -138,80 +111,76 @@ class RobotsController(Controller):
     @get("/", guards=[requires(Permission.USE_ROBOTS)])
     async def list_robots(
         self,
-        state: State,
+        robot_service: NamedDependency[RobotService],
         page: Annotated[str | None, QueryParameter(description="Page number, from 1")] = None,
     ) -> RobotsListResult:
         """Live robots, oldest first, 20 a page."""
-        services: Services = state.services
         current = parse_page(page)
-        robots, total = await services.robots.page(
-            limit=PAGE_SIZE, offset=(current - 1) * PAGE_SIZE
-        )
+        robots, total = await robot_service.page(limit=PAGE_SIZE,
+                                                 offset=(current - 1) * PAGE_SIZE)
         total_pages, next_page = page_numbers(current, total, PAGE_SIZE)
         return RobotsListResult(
             page_size=PAGE_SIZE,
             results=total,
             total_pages=total_pages,
             current_page=current,
-            robots=await _out(services, robots),
+            robots=[_out(r) for r in robots],
             next_page=next_page,
         )
 
     @get("/tools", guards=[requires(Permission.USE_ROBOTS)])
     async def list_tools(self) -> RobotToolListResult:
         """The tools a robot can be given, by id."""
-        return RobotToolListResult(tools=list(TOOLS))
+        return RobotToolListResult(tools=list(TOOLS.values()))
 
     @post("/", guards=[requires(Permission.MANAGE_ROBOTS)])
     async def create_robot(
-        self, request: Request[Account, Any, Any], state: State, data: JSONBody[RobotInitialProps]
+        self, request: Request[Account, Any, Any], robot_service: NamedDependency[RobotService],
+        data: JSONBody[RobotInitialProps],
     ) -> RobotOut:
         """Create a robot. Without a model it uses the configured default model."""
-        services: Services = state.services
-        fields = _checked(msgspec.structs.asdict(data), services)
         try:
-            robot = await services.robots.create(fields, request.user.id)
+            return _out(await robot_service.create(msgspec.structs.asdict(data),
+                                                   request.user.id))
+        except InvalidRobotField as exc:
+            raise _invalid(exc) from None
         except RobotNameTaken as exc:
             raise _name_taken(exc) from None
-        return (await _out(services, [robot]))[0]
 
     @get("/{robot_id:uuid}", guards=[requires(Permission.USE_ROBOTS)])
-    async def get_robot(self, state: State, robot_id: FromPath[uuid.UUID]) -> RobotOut:
-        services: Services = state.services
-        robot = await services.robots.get(robot_id)
-        if robot is None:
-            raise ProblemError(404, f"no robot with id {robot_id}", slug="not-found")
-        return (await _out(services, [robot]))[0]
+    async def get_robot(self, robot_service: NamedDependency[RobotService],
+                        robot_id: FromPath[uuid.UUID]) -> RobotOut:
+        try:
+            return _out(await robot_service.get(robot_id))
+        except RobotNotFound as exc:
+            raise _not_found(exc) from None
 
     @patch("/{robot_id:uuid}", guards=[requires(Permission.MANAGE_ROBOTS)])
     async def update_robot(
         self,
         request: Request[Account, Any, Any],
-        state: State,
+        robot_service: NamedDependency[RobotService],
         robot_id: FromPath[uuid.UUID],
         data: JSONBody[RobotMutableProps],
     ) -> RobotOut:
         """Change the fields sent; fields left out keep their value."""
-        services: Services = state.services
         fields = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
         try:
-            robot = await services.robots.update(
-                robot_id, _checked(fields, services), request.user.id
-            )
+            return _out(await robot_service.update(robot_id, fields, request.user.id))
+        except InvalidRobotField as exc:
+            raise _invalid(exc) from None
         except RobotNameTaken as exc:
             raise _name_taken(exc) from None
-        if robot is None:
-            raise ProblemError(404, f"no robot with id {robot_id}", slug="not-found")
-        return (await _out(services, [robot]))[0]
+        except RobotNotFound as exc:
+            raise _not_found(exc) from None
 
     @delete("/{robot_id:uuid}", guards=[requires(Permission.MANAGE_ROBOTS)], status_code=200)
     async def delete_robot(
-        self, request: Request[Account, Any, Any], state: State, robot_id: FromPath[uuid.UUID]
+        self, request: Request[Account, Any, Any], robot_service: NamedDependency[RobotService],
+        robot_id: FromPath[uuid.UUID],
     ) -> RobotOut:
         """Soft delete: sessions that used the robot still show its name."""
-        services: Services = state.services
-        if not await services.robots.delete(robot_id, request.user.id):
-            raise ProblemError(404, f"no robot with id {robot_id}", slug="not-found")
-        robot = await services.robots.get(robot_id, include_deleted=True)
-        assert robot is not None
-        return (await _out(services, [robot]))[0]
+        try:
+            return _out(await robot_service.delete(robot_id, request.user.id))
+        except RobotNotFound as exc:
+            raise _not_found(exc) from None

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from app.api import session_view
@@ -17,10 +17,11 @@ from app.api.problems import ProblemError
 from app.bootstrap import Services
 from app.domain import decisions
 from app.domain.accounts import Account, Permission
-from app.domain.events import ContextOverflow, RecallOptions, session_stream
-from app.domain.templates import TemplateError, check_template
+from app.domain.events import ContextOverflow, RecallOptions
+from app.domain.templates import TemplateError
+from app.eventstore import EventStore
 from app.readmodels.messages import UnknownCursor
-from app.services import sessions
+from app.services import session_reads, session_settings, sessions
 
 MessageLimit = Annotated[int, QueryParameter(ge=1, le=100, description="Messages per page")]
 Before = Annotated[str | None, QueryParameter(description="Messages older than this id")]
@@ -71,15 +72,30 @@ def _bad_cursor(exc: UnknownCursor) -> ProblemError:
 
 async def _current(services: Services, session_id: str, before: str | None = None,
                    limit: int = 50) -> session_view.RobotSessionOut:
-    await sessions.caught_up(services, session_id)
     try:
-        found = await session_view.from_read_model(services.pool, session_id, before=before,
-                                                   limit=limit)
+        page = await session_reads.current(services, session_id, before=before, limit=limit)
     except UnknownCursor as exc:
         raise _bad_cursor(exc) from None
-    if found is None:
+    if page is None:
         raise _not_found(session_id)
-    return found
+    return session_view.session_out(page, limit)
+
+
+async def _as_of(services: Services, session_id: str, version: int, before: str | None,
+                 limit: int) -> session_view.RobotSessionOut:
+    try:
+        page = await session_reads.as_of(services, session_id, version, before=before,
+                                         limit=limit)
+    except session_reads.VersionBeyondLatest as exc:
+        raise ProblemError(400, str(exc), slug="invalid-request",
+                           metadata={"parameter": "as_of"}) from None
+    except session_reads.NotAtVersion as exc:
+        raise ProblemError(404, str(exc), slug="not-found") from None
+    except UnknownCursor as exc:
+        raise _bad_cursor(exc) from None
+    if page is None:
+        raise _not_found(session_id)
+    return session_view.session_out(page, limit)
 
 
 class SessionDetailController(Controller):
@@ -88,61 +104,35 @@ class SessionDetailController(Controller):
     guards = [requires(Permission.USE_ROBOTS)]
 
     @get("/")
-    async def get_session(self, state: State, session_id: FromPath[str],
+    async def get_session(self, services: NamedDependency[Services], session_id: FromPath[str],
                           before: Before = None, limit: MessageLimit = 50,
                           as_of: AsOf = None) -> session_view.RobotSessionOut:
         """The session and a page of its messages: the newest `limit` (before `before`),
         in chronological order; `next_before` only when older messages exist."""
-        services: Services = state.services
         if as_of is not None:
-            return await self._as_of(services, session_id, as_of, before, limit)
+            return await _as_of(services, session_id, as_of, before, limit)
         return await _current(services, session_id, before, limit)
 
-    async def _as_of(self, services: Services, session_id: str, version: int,
-                     before: str | None, limit: int) -> session_view.RobotSessionOut:
-        records = await services.store.read_stream(session_stream(session_id),
-                                                   up_to_version=version)
-        if not records:
-            raise _not_found(session_id)
-        if records[-1].stream_version < version:
-            raise ProblemError(400, f"as_of={version} is beyond the session's latest version"
-                                    f" {records[-1].stream_version}", slug="invalid-request",
-                               metadata={"parameter": "as_of"})
-        try:
-            found = await session_view.from_log(services.pool, records, before=before,
-                                                limit=limit)
-        except UnknownCursor as exc:
-            raise _bad_cursor(exc) from None
-        if found is None:
-            raise ProblemError(404, f"session {session_id} did not exist at version {version}",
-                               slug="not-found")
-        return found
-
     @patch("/")
-    async def change(self, request: Request[Account, Any, Any], state: State,
-                     session_id: FromPath[str], data: JSONBody[SessionPatch],
-                     ) -> session_view.RobotSessionOut:
+    async def change(self, request: Request[Account, Any, Any],
+                     services: NamedDependency[Services], session_id: FromPath[str],
+                     data: JSONBody[SessionPatch]) -> session_view.RobotSessionOut:
         """Change session options; each change is one SessionSettingsChanged event."""
-        if isinstance(data.system_template, str):
-            try:
-                check_template(data.system_template)
-            except TemplateError as exc:
-                raise ProblemError(400, str(exc), slug="invalid-field", metadata={
-                    "field": "system_template", "line": exc.line}) from None
         fields = {k: v for k, v in msgspec.structs.asdict(data).items()
                   if v is not msgspec.UNSET}
-        services: Services = state.services
         try:
-            await sessions.change_settings(services, request.user, session_id, fields)
+            await session_settings.change(services, request.user, session_id, fields)
+        except TemplateError as exc:
+            raise ProblemError(400, str(exc), slug="invalid-field", metadata={
+                "field": "system_template", "line": exc.line}) from None
         except decisions.SessionNotFound:
             raise _not_found(session_id) from None
         return await _current(services, session_id)
 
     @delete("/", status_code=204)
-    async def remove(self, request: Request[Account, Any, Any], state: State,
-                     session_id: FromPath[str]) -> None:
+    async def remove(self, request: Request[Account, Any, Any],
+                     services: NamedDependency[Services], session_id: FromPath[str]) -> None:
         """Delete the session from listings; its events stay in the log."""
-        services: Services = state.services
         try:
             await sessions.delete(services, request.user, session_id)
         except decisions.SessionNotFound:
@@ -151,30 +141,27 @@ class SessionDetailController(Controller):
 
     @get("/events")
     async def events(
-        self, state: State, session_id: FromPath[str],
+        self, store: NamedDependency[EventStore], session_id: FromPath[str],
         after: Annotated[int, QueryParameter(ge=0, description="After this version")] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
     ) -> EventHistory:
         """The session's raw event history, in order: the log is its memory."""
-        services: Services = state.services
-        records = await services.store.read_stream(session_stream(session_id), after, limit + 1)
-        if not records and after == 0:
+        page = await session_reads.history(store, session_id, after=after, limit=limit)
+        if page is None:
             raise _not_found(session_id)
-        page = records[:limit]
         return EventHistory(
             events=[HistoryEvent(type=r.type, version=r.stream_version,
                                  global_position=r.global_position, recorded_at=r.recorded_at,
                                  actor=r.metadata.actor, data=msgspec.to_builtins(r.event))
-                    for r in page],
-            next_after=page[-1].stream_version if len(records) > limit else None)
+                    for r in page.records],
+            next_after=page.next_after)
 
     @post("/fork", status_code=201)
-    async def fork(self, request: Request[Account, Any, Any], state: State,
-                   session_id: FromPath[str], data: JSONBody[ForkRequest],
-                   ) -> session_view.RobotSessionOut:
+    async def fork(self, request: Request[Account, Any, Any],
+                   services: NamedDependency[Services], session_id: FromPath[str],
+                   data: JSONBody[ForkRequest]) -> session_view.RobotSessionOut:
         """A new session whose history is this one's up to `at_message_id` (inclusive), to
         retry a conversation from that point with another robot or model."""
-        services: Services = state.services
         try:
             new_id = await sessions.fork(services, request.user, session_id,
                                          data.at_message_id)

@@ -9,19 +9,20 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import JSONBody, QueryParameter
 
 from app.api.auth import requires
 from app.api.chat import ChatRequest, TurnAccepted, start_in_background
+from app.api.deps import Pool
 from app.api.paging import page_numbers, parse_page
 from app.api.problems import ProblemError
 from app.api.profiles import ProfileReference, profile_reference
 from app.bootstrap import Services
 from app.domain.accounts import Account, Permission
-from app.readmodels.session_listing import ListQuery, list_sessions, page_sessions
+from app.readmodels.session_listing import ListQuery
 from app.readmodels.sessions import SessionRow
+from app.services import session_reads
 
 PAGE_SIZE = 20
 FILTER_PREFIX = "metadata_filter."
@@ -188,13 +189,11 @@ class SessionsController(Controller):
 
     @get("/", description=LISTING_RULES, dependencies={"listing": Provide(listing)})
     async def list(
-        self, state: State, listing: NamedDependency[Listing]
+        self, pool: NamedDependency[Pool], listing: NamedDependency[Listing]
     ) -> RobotSessionsListResult:
         """Sessions, newest first. Every USE_ROBOTS member sees every session."""
         query, current = listing.query, listing.current_page
-        services: Services = state.services
-        async with services.pool.connection() as conn:
-            rows, total = await list_sessions(conn, query)
+        rows, total = await session_reads.listed(pool, query)
         total_pages, next_page = page_numbers(current, total, query.limit)
         return RobotSessionsListResult(
             page_size=query.limit,
@@ -207,11 +206,12 @@ class SessionsController(Controller):
 
     @post("/", status_code=202)
     async def start_turn(
-        self, request: Request[Account, Any, Any], state: State, data: JSONBody[ChatRequest]
+        self, request: Request[Account, Any, Any], services: NamedDependency[Services],
+        data: JSONBody[ChatRequest],
     ) -> TurnAccepted:
         """Start a turn nobody watches live (same body as the chat stream); follow it at
         `streamUrl`. 202: the turn is recorded and queued."""
-        return await start_in_background(request, state.services, data)
+        return await start_in_background(request, services, data)
 
 
 class JulepSessionsController(Controller):
@@ -220,9 +220,9 @@ class JulepSessionsController(Controller):
     guards = [requires(Permission.USE_ROBOTS)]
 
     @get("/", description=LISTING_RULES, dependencies={"listing": Provide(listing)})
-    async def list(self, state: State, listing: NamedDependency[Listing]) -> JulepSessionList:
+    async def list(
+        self, pool: NamedDependency[Pool], listing: NamedDependency[Listing]
+    ) -> JulepSessionList:
         """The same listing in Julep's envelope and field names."""
-        services: Services = state.services
-        async with services.pool.connection() as conn:
-            rows = await page_sessions(conn, listing.query)
+        rows = await session_reads.listed_page(pool, listing.query)
         return JulepSessionList(items=[_julep(r) for r in rows])

@@ -8,6 +8,8 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 
 from app.domain.robots import DEFAULT_ROBOT_ID
+from app.domain.tools import NATIVE_TOOLS
+from tests.api import reference
 from tests.api.conftest import bearer
 
 Client = AsyncTestClient  # type: ignore[type-arg]
@@ -132,7 +134,13 @@ async def test_every_change_is_recorded(client: Client, admin_token: str) -> Non
 
 
 async def test_the_tool_catalogue_lists_tool_ids(client: Client, member_token: str) -> None:
-    tools = (await client.get("/robots/tools", headers=bearer(member_token))).json()["tools"]
-    assert [t["id"] for t in tools] == ["current_time"]
-    assert set(tools[0]) >= {"id", "callable_name", "source", "available", "description",
-                             "requires_confirmation"}
+    listed = (await client.get("/robots/tools", headers=bearer(member_token))).json()
+    reference.check(listed, "RobotToolListResult")
+    tools = listed["tools"]
+    assert [t["id"] for t in tools] == [t.id for t in NATIVE_TOOLS]
+    assert {t["source"] for t in tools} == {"native"}
+    for tool in tools:
+        reference.check(tool, "RobotToolInfo")
+        assert tool["input_schema"]["type"] == "object"
+    confirm = {t["id"] for t in tools if t["requires_confirmation"]}
+    assert confirm == {"robot_delete"}

@@ -96,7 +96,10 @@ async def test_reconnect_to_stream_follows_a_turn_started_in_the_background(
     assert text_parts(resumed) == [("reasoning", REASONING, "done"), ("text", reply, "done")]
     stored = await messages(stack, session)
     assert stored[-1] == (f"msg-{turn_id}", "assistant", [
-        {"type": "reasoning", "text": REASONING}, {"type": "text", "text": reply}])
+        {"type": "step-start"}, {"type": "reasoning", "text": REASONING},
+        {"type": "text", "text": reply}])
+    # What the client assembled is what the log holds, part for part.
+    assert [p["type"] for p in resumed["parts"]] == [p["type"] for p in stored[-1][2]]
 
 
 async def test_a_model_failure_reaches_the_sdk_as_our_error_chunks_text(

@@ -1,0 +1,110 @@
+"""Robots from the API's side: a model and tools are checked before a robot is written, and
+every robot comes back with its author and the model it runs on."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from psycopg_pool import AsyncConnectionPool
+
+from app.adapters.accounts import profiles
+from app.adapters.robots import RobotStore
+from app.config.settings import Settings
+from app.domain.accounts import Account
+from app.domain.model_refs import InvalidModelRef, parse_model_ref
+from app.domain.robots import Robot
+from app.domain.tools import TOOL_IDS
+
+# The built-in robot and any robot whose author is gone are shown as authored by this.
+SYSTEM_AUTHOR = Account(id=uuid.UUID(int=0), handle="system", name="System", roles=())
+_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class RobotNotFound(Exception):
+    def __init__(self, robot_id: uuid.UUID) -> None:
+        super().__init__(f"no robot with id {robot_id}")
+
+
+class InvalidRobotField(Exception):
+    """A field names a model or tools this server cannot run."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        self.field = field
+        super().__init__(detail)
+
+
+class AuthoredRobot(msgspec.Struct, frozen=True, kw_only=True):
+    robot: Robot
+    model: str  # the robot's own, else the configured default
+    author: Account
+    author_joined: datetime
+
+
+class RobotService:
+    """Built per request from the process's parts (app/api/deps.py)."""
+
+    def __init__(self, store: RobotStore, pool: AsyncConnectionPool[Any],
+                 settings: Settings) -> None:
+        self.store = store
+        self.pool = pool
+        self.settings = settings
+
+    async def page(self, *, limit: int, offset: int) -> tuple[list[AuthoredRobot], int]:
+        """Live robots, oldest first, and how many there are."""
+        robots, total = await self.store.page(limit=limit, offset=offset)
+        return await self._authored(robots), total
+
+    async def get(self, robot_id: uuid.UUID) -> AuthoredRobot:
+        """Raises RobotNotFound (unknown or deleted)."""
+        robot = await self.store.get(robot_id)
+        if robot is None:
+            raise RobotNotFound(robot_id)
+        return (await self._authored([robot]))[0]
+
+    async def create(self, fields: dict[str, Any], author_id: uuid.UUID) -> AuthoredRobot:
+        """Raises InvalidRobotField, RobotNameTaken."""
+        robot = await self.store.create(self._checked(fields), author_id)
+        return (await self._authored([robot]))[0]
+
+    async def update(self, robot_id: uuid.UUID, fields: dict[str, Any],
+                     changed_by: uuid.UUID) -> AuthoredRobot:
+        """Change only `fields`. Raises InvalidRobotField, RobotNameTaken, RobotNotFound."""
+        robot = await self.store.update(robot_id, self._checked(fields), changed_by)
+        if robot is None:
+            raise RobotNotFound(robot_id)
+        return (await self._authored([robot]))[0]
+
+    async def delete(self, robot_id: uuid.UUID, changed_by: uuid.UUID) -> AuthoredRobot:
+        """Soft delete; the robot as deleted. Raises RobotNotFound."""
+        if not await self.store.delete(robot_id, changed_by):
+            raise RobotNotFound(robot_id)
+        robot = await self.store.get(robot_id, include_deleted=True)
+        assert robot is not None
+        return (await self._authored([robot]))[0]
+
+    def _checked(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """Refuse a model or tools we cannot run, naming the field."""
+        if fields.get("model") is not None:
+            try:
+                parse_model_ref(fields["model"], self.settings)
+            except InvalidModelRef as exc:
+                raise InvalidRobotField("model", str(exc)) from None
+        unknown = sorted(set(fields.get("tools", [])) - TOOL_IDS)
+        if unknown:
+            raise InvalidRobotField(
+                "tools", f"unknown tools: {', '.join(unknown)} (see GET /robots/tools)")
+        return fields
+
+    async def _authored(self, robots: list[Robot]) -> list[AuthoredRobot]:
+        authors = await profiles(self.pool, [r.author_id for r in robots if r.author_id])
+        default_model = self.settings.model_for_new_robots
+        result = []
+        for r in robots:
+            author, joined = (authors.get(r.author_id, (SYSTEM_AUTHOR, _EPOCH))
+                              if r.author_id else (SYSTEM_AUTHOR, _EPOCH))
+            result.append(AuthoredRobot(robot=r, model=r.model or default_model,
+                                        author=author, author_joined=joined))
+        return result
