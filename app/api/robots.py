@@ -23,6 +23,7 @@ from app.services.robots import AuthoredRobot, InvalidRobotField, RobotNotFound,
 PAGE_SIZE = 20
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 Text = Annotated[str, msgspec.Meta(max_length=100_000)]
+MaxSteps = Annotated[int, msgspec.Meta(ge=1, le=100)]
 
 
 class RobotInitialProps(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -32,6 +33,7 @@ class RobotInitialProps(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     model: str | None = None
     tools: list[str] = []
     meta: dict[str, Any] = {}
+    max_steps: MaxSteps = 20
 
 
 class RobotMutableProps(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -41,6 +43,7 @@ class RobotMutableProps(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     model: str | msgspec.UnsetType | None = msgspec.UNSET  # null: back to the default model
     tools: list[str] | msgspec.UnsetType = msgspec.UNSET
     meta: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+    max_steps: MaxSteps | msgspec.UnsetType = msgspec.UNSET
 
 
 class RobotOut(
@@ -59,6 +62,7 @@ class RobotOut(
     author: ProfileReference
     tools: list[str]
     meta: dict[str, Any]
+    max_steps: int  # model steps a turn may take (ours; Storyden has none)
     deleted: datetime | None = None
 
 
@@ -88,6 +92,7 @@ def _out(authored: AuthoredRobot) -> RobotOut:
         author=profile_reference(authored.author, authored.author_joined),
         tools=r.tools,
         meta=r.meta,
+        max_steps=r.max_steps,
         deleted=r.deleted_at,
     )
 

@@ -87,8 +87,14 @@ async def from_read_model(pool: AsyncConnectionPool[Any], session_id: str, *,
 
 def _message(m: MessageRow) -> RobotSessionMessage:
     return RobotSessionMessage(
-        id=m.id, role=m.role, parts=m.parts, created_at=m.created_at,
+        id=m.id, role=m.role, parts=storyden_parts(m.parts), created_at=m.created_at,
         robot=RobotReference(id=m.robot_id, name=m.robot_name or "")
         if m.robot_id else None,
         author=profile_reference(m.author, m.author_joined)
         if m.author and m.author_joined else None)
+
+
+def storyden_parts(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A message's parts in Storyden's vocabulary: the log and the stream keep the AI SDK's
+    `step-start` boundaries between steps, which Storyden's part types do not have."""
+    return [p for p in parts if p.get("type") != "step-start"]

@@ -144,3 +144,19 @@ async def test_the_tool_catalogue_lists_tool_ids(client: Client, member_token: s
         assert tool["input_schema"]["type"] == "object"
     confirm = {t["id"] for t in tools if t["requires_confirmation"]}
     assert confirm == {"robot_delete"}
+
+
+async def test_a_robots_step_limit_defaults_to_20_and_stays_within_1_to_100(
+    client: Client, admin_token: str,
+) -> None:
+    robot = (await client.post("/robots", headers=bearer(admin_token),
+                               json=robot_body())).json()
+    assert robot["max_steps"] == 20
+    patched = await client.patch(f"/robots/{robot['id']}", headers=bearer(admin_token),
+                                 json={"max_steps": 3})
+    assert patched.status_code == 200 and patched.json()["max_steps"] == 3
+    for bad in (0, 101):
+        refused = await client.patch(f"/robots/{robot['id']}", headers=bearer(admin_token),
+                                     json={"max_steps": bad})
+        assert refused.status_code == 400, refused.text
+        assert "max_steps" in refused.json()["detail"]
