@@ -10,6 +10,7 @@ import msgspec
 from app.domain.events import (
     AssistantMessageCompleted,
     MessagePosted,
+    RobotSwitched,
     SessionDeleted,
     SessionForked,
     SessionRenamed,
@@ -142,8 +143,9 @@ def _changes(rec: RecordedEvent) -> tuple[str, dict[str, Any] | None]:
             return sid, {"updated_at": at, "version": version}
         case SessionSettingsChanged(session_id=sid):
             return sid, rec.event.changes() | {"updated_at": at, "version": version}
-        case SessionForked(session_id=sid, from_session_id=source):
-            return sid, {"forked_from": source, "version": version}
-        case TurnRequested(session_id=sid, robot_id=rid):
+        case SessionForked(session_id=sid, from_session_id=source, robot_id=rid):
+            return sid, {"forked_from": source, "active_robot_id": rid, "version": version}
+        case TurnRequested(session_id=sid, robot_id=rid) | RobotSwitched(session_id=sid,
+                                                                        robot_id=rid):
             return sid, {"active_robot_id": rid, "version": version}
     return "", None
