@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import msgspec
 
 from app.domain.events import (
+    RobotSwitched,
     TurnCancelled,
     TurnCancelRequested,
     TurnCompleted,
@@ -26,6 +27,7 @@ VALUES (%s, %s, %s, %s, 'requested', %s, %s, %s, %s) ON CONFLICT (turn_id) DO NO
 _GUARD = " WHERE turn_id = %s AND version < %s"
 _STARTED = ("UPDATE turns SET status = 'running', attempts = %s, started_at = %s, model = %s,"
             " robot_id = %s, version = %s" + _GUARD)
+_SWITCHED = "UPDATE turns SET robot_id = %s, version = %s" + _GUARD
 _CANCEL_REQUESTED = "UPDATE turns SET cancel_requested = true, version = %s" + _GUARD
 _ENDED = ("UPDATE turns SET status = %s, finished_at = %s, finish_reason = %s, error = %s,"
           " usage = %s::jsonb, time_to_first_token_ms = %s, duration_ms = %s, version = %s"
@@ -46,6 +48,8 @@ class TurnsProjection:
                                                     rec.global_position, v])
                 case TurnStarted(turn_id=tid, attempt=n, model=model, robot_id=rid):
                     await conn.execute(_STARTED, [n, at, model, rid, v, tid, v])
+                case RobotSwitched(turn_id=str(tid), robot_id=rid):  # the turn's robot now
+                    await conn.execute(_SWITCHED, [rid, v, tid, v])
                 case TurnCancelRequested(turn_id=tid):
                     await conn.execute(_CANCEL_REQUESTED, [v, tid, v])
                 case TurnCompleted(turn_id=tid, finish_reason=reason, usage=usage,

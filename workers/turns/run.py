@@ -144,7 +144,8 @@ class TurnRun:
         attempt = started.attempt
         cancel = self.deps.cancels.watch(self.turn_id)
         self.deps.leases.hold(self.turn_id, attempt)
-        began = time.perf_counter()
+        # Timed from the model call when it began before the claim, as the TTFT is.
+        began = early.started if early is not None else time.perf_counter()
         try:
             # A first attempt follows nothing: only a retry continues an earlier numbering.
             if attempt > 1 and await self.publisher.resume_numbering():
@@ -224,7 +225,9 @@ class TurnRun:
         if stopped or isinstance(stopped, str):
             ending.outcome = "cancelled" if stopped is True else "failed"
             ending.error = stopped if isinstance(stopped, str) else None
-            ending.unfinished, ending.unfinished_usage = encoder.parts, encoder.usage
+            # A step cut off before it said anything leaves no empty step behind.
+            said = encoder.parts if len(encoder.parts) > 1 else []
+            ending.unfinished, ending.unfinished_usage = said, encoder.usage
             return state
         record = decisions.RecordStep(
             turn_id=self.turn_id, attempt=attempt, step=move.step, parts=encoder.parts,
