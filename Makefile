@@ -21,7 +21,7 @@ test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # `make bench BENCH=reads BENCH_ARGS=--quick`: one group, a smoke run.
-BENCH      ?= eventlog reads turns
+BENCH      ?= eventlog reads turns tools
 BENCH_ARGS ?=
 bench: install
 	for group in $(BENCH); do $(BIN)/python -m bench.$$group $(BENCH_ARGS) || exit 1; done

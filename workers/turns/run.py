@@ -237,9 +237,11 @@ class TurnRun:
             self.send({"type": "finish-step"})
             ending.last_step, ending.finish_reason = record, encoder.finish_reason
             return state
+        # The state this worker just wrote is fresh unless another writer came between; a
+        # stale one costs a retry, never a wrong append (bench/tools: 3 statements a step).
         return (await self.deps.handler.execute(
             self.session_id, lambda s: decisions.record_step(s, record),
-            metadata=self.meta)).state
+            metadata=self.meta, loaded=state)).state
 
     async def _stream(self, call: ModelStream, encoder: StepEncoder, cancel: asyncio.Event,
                       *, first: bool) -> bool | str:

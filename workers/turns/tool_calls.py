@@ -13,6 +13,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from app.domain import decisions
 from app.domain.events import ToolCall
 from app.domain.session import SessionState, Turn
@@ -35,16 +37,19 @@ class ToolStep:
         self.attempt = attempt
         self.meta = meta
         self.send = send
+        self._context_: ToolContext | None = None  # one account lookup per attempt
 
     async def run(self, state: SessionState, turn: Turn, move: NextMove,
                   cancel: asyncio.Event) -> tuple[SessionState, bool]:
         """The state once every open call has its result; True when a cancel stopped it
         first (what finished before it stays recorded)."""
         for call in move.unknown:
-            state = await self._record(call, failed(UNKNOWN_OUTCOME.format(name=call.name)))
+            state = await self._record(call, failed(UNKNOWN_OUTCOME.format(name=call.name)),
+                                       state)
         refused = [c for c in move.to_run if c.input_error is not None]
         for call in refused:  # the model already saw why (tool-input-error): it gets it back
-            state = await self._record(call, failed(call.input_error or ""), stream=False)
+            state = await self._record(call, failed(call.input_error or ""), state,
+                                       stream=False)
         runnable = [c for c in move.to_run if c.input_error is None]
         if not runnable:
             return state, False
@@ -52,7 +57,7 @@ class ToolStep:
                                            calls=runnable)
         state = (await self.deps.handler.execute(
             self.session_id, lambda s: decisions.start_tool_calls(s, started),
-            metadata=self.meta)).state
+            metadata=self.meta, loaded=state)).state
         return await self._run_all(state, turn, runnable, cancel)
 
     async def _run_all(self, state: SessionState, turn: Turn, calls: list[ToolCall],
@@ -68,7 +73,7 @@ class ToolStep:
                 done, _ = await asyncio.wait({*pending, stop},
                                              return_when=asyncio.FIRST_COMPLETED)
                 for task in [t for t in pending if t in done]:
-                    state = await self._record(pending.pop(task), task.result())
+                    state = await self._record(pending.pop(task), task.result(), state)
                 if stop in done:
                     return state, True
             return state, False
@@ -80,28 +85,31 @@ class ToolStep:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
 
-    async def _record(self, call: ToolCall, result: ToolResult, *,
+    async def _record(self, call: ToolCall, result: ToolResult, state: SessionState, *,
                       stream: bool = True) -> SessionState:
         command = decisions.CompleteToolCall(
             turn_id=self.turn_id, attempt=self.attempt, call_id=call.call_id, name=call.name,
             outcome=result.outcome, output=result.output, error=result.error)
         outcome = await self.deps.handler.execute(
             self.session_id, lambda s: decisions.complete_tool_call(s, command),
-            metadata=self.meta)
+            metadata=self.meta, loaded=state)
         if stream:
             self.send(tool_output_part(call.call_id, result.outcome, result.output,
                                        result.error))
         return outcome.state
 
     async def _context(self, turn: Turn) -> ToolContext:
+        if self._context_ is not None:
+            return msgspec.structs.replace(self._context_, now=datetime.now(UTC))
         account = None
         if turn.requested_by:
             with contextlib.suppress(ValueError):
                 account = await self.deps.services.accounts.by_id(
                     uuid.UUID(turn.requested_by))
-        return ToolContext(services=self.deps.services, account=account,
-                           session_id=self.session_id, turn_id=self.turn_id,
-                           now=datetime.now(UTC))
+        self._context_ = ToolContext(services=self.deps.services, account=account,
+                                     session_id=self.session_id, turn_id=self.turn_id,
+                                     now=datetime.now(UTC))
+        return self._context_
 
 
 def _inputs(turn: Turn) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,79 @@
+"""`python -m bench.tools`: the command line and the run (see bench/tools/__init__.py)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import platform
+import shutil
+import sys
+import time
+import traceback
+
+from bench.harness.machine import MachineShare
+from bench.harness.servers import admin_postgres, redis_server, server_summary
+from bench.harness.stack import Bench, scratch_bench
+from bench.tools import __doc__ as DESCRIPTION
+from bench.tools.parts import PARTS, TRACE, Part
+from bench.tools.report import QUICK, Results, Sizes, print_report
+from bench.turns.parts import backend_pids
+
+
+async def run_part(bench: Bench, name: str, part: Part, sizes: Sizes, results: Results,
+                   verbose: bool) -> None:
+    """One part, with the machine's CPU beside ours; a failure is recorded, not raised."""
+    print(f"... {name}", end="", flush=True)
+    share = MachineShare(lambda: backend_pids(bench))
+    await share.start()
+    try:
+        await part(bench, sizes, results)
+    except Exception as exc:
+        results.failures[name] = f"{type(exc).__name__}: {exc}"
+        if verbose:
+            traceback.print_exc()
+    machine, ours, wall = await share.stop()
+    results.shares[name] = (machine, ours, wall)
+    print(f" ({wall:.0f} s; machine busy {machine:.0f} of {2 * wall:.0f} CPU-s, "
+          f"ours {ours:.0f})" + (" FAILED" if name in results.failures else ""), flush=True)
+
+
+async def run(args: argparse.Namespace) -> Results:
+    results = Results(QUICK if args.quick else Sizes())
+    parts = [(n, p) for n, p in PARTS if not args.only or n.replace(" ", "").startswith(args.only)]
+    if args.trace:
+        parts.append(TRACE)
+    with admin_postgres(args.database_url) as admin, redis_server() as redis_url:
+        print(f"{server_summary(admin)}; Redis at {redis_url}; Python "
+              f"{platform.python_version()}", flush=True)
+        async with scratch_bench(admin, redis_url) as bench:
+            for name, part in parts:
+                await run_part(bench, name, part, results.sizes, results, args.verbose)
+            if results.failures:
+                print(f"process logs kept in {bench.folder}")
+            else:
+                shutil.rmtree(bench.folder, ignore_errors=True)
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.tools", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a ~1 minute smoke run")
+    parser.add_argument("--database-url", help="admin URL of the PostgreSQL server to use"
+                        " (default: BENCH_DATABASE_URL, else the local server, else embedded)")
+    parser.add_argument("--only", choices=["roundtrip", "statements"],
+                        help="run one part")
+    parser.add_argument("--trace", action="store_true",
+                        help="also time the worker's calls between two steps (a traced "
+                        "worker) and show where the round trip's time goes")
+    parser.add_argument("--verbose", action="store_true", help="tracebacks of failed parts")
+    args = parser.parse_args(argv)
+    began = time.monotonic()
+    results = asyncio.run(run(args))
+    print_report(results)
+    print(f"\n(run took {time.monotonic() - began:.0f} s)")
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
