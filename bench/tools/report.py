@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bench.harness.figures import Targets, format_table, p50_p90_p99, percentile
+from bench.harness.parts import print_shares
 from bench.tools.roundtrip import RoundTrips, Trip
 from bench.tools.trace import Breakdown, StepBreakdowns
 from bench.turns.statements import TurnCount
@@ -233,14 +234,7 @@ def print_report(results: Results) -> None:
           "with whatever else runs on it.")
     for note in notes:
         print(note)
-    for name, (machine, ours, wall) in results.shares.items():
-        cores = machine / wall if wall else math.nan
-        others = (machine - ours) / wall if wall else math.nan
-        print(f"Machine during '{name}': {cores:.2f} of 2 cores busy, ours "
-              f"{ours / wall if wall else math.nan:.2f} (the rest: Redis, the OS, other "
-              "tenants of this machine)"
-              + (f"  WARNING: {others:.2f} cores went elsewhere; latencies are inflated"
-                 if others > 0.5 else ""))
+    print_shares(results.shares)
     for name, error in results.failures.items():
         print(f"FAILED: {name}: {error}")
     unmeasured = f"; {len(results.failures)} part(s) not measured" if results.failures else ""

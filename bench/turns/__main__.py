@@ -5,36 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import functools
 import platform
 import shutil
 import sys
 import time
-import traceback
 
-from bench.harness.machine import MachineShare, raise_open_files_limit
+from bench.harness.machine import raise_open_files_limit
+from bench.harness.parts import run_part
 from bench.harness.servers import admin_postgres, redis_server, server_summary
-from bench.harness.stack import Bench, scratch_bench
+from bench.harness.stack import scratch_bench
 from bench.turns import __doc__ as DESCRIPTION
-from bench.turns.parts import PARTS, Part, backend_pids
+from bench.turns.parts import PARTS, backend_pids
 from bench.turns.report import QUICK, Results, Sizes, print_report
-
-
-async def run_part(bench: Bench, name: str, part: Part, sizes: Sizes, results: Results,
-                   verbose: bool) -> None:
-    """One part, with the machine's CPU beside ours; a failure is recorded, not raised."""
-    print(f"... {name}", end="", flush=True)
-    share = MachineShare(lambda: backend_pids(bench))
-    await share.start()
-    try:
-        await part(bench, sizes, results)
-    except Exception as exc:
-        results.failures[name] = f"{type(exc).__name__}: {exc}"
-        if verbose:
-            traceback.print_exc()
-    machine, ours, wall = await share.stop()
-    results.shares[name] = (machine, ours, wall)
-    print(f" ({wall:.0f} s; machine busy {machine:.0f} of {2 * wall:.0f} CPU-s, "
-          f"ours {ours:.0f})" + (" FAILED" if name in results.failures else ""), flush=True)
 
 
 async def run(args: argparse.Namespace) -> Results:
@@ -48,7 +31,9 @@ async def run(args: argparse.Namespace) -> Results:
         async with scratch_bench(admin, redis_url) as bench:
             for name, part in PARTS:
                 if not args.only or name.startswith(args.only):
-                    await run_part(bench, name, part, sizes, results, args.verbose)
+                    await run_part(name, functools.partial(part, bench, sizes, results),
+                                   functools.partial(backend_pids, bench), results.failures,
+                                   results.shares, args.verbose)
             if results.failures:
                 print(f"process logs kept in {bench.folder}")
             else:

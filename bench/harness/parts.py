@@ -1,0 +1,41 @@
+"""Running a benchmark's parts one by one, each with the machine's CPU beside ours."""
+
+from __future__ import annotations
+
+import math
+import traceback
+from collections.abc import Awaitable, Callable
+
+from bench.harness.machine import MachineShare
+
+Shares = dict[str, tuple[float, float, float]]  # part -> (machine CPU-s, ours, wall s)
+
+
+async def run_part(name: str, part: Callable[[], Awaitable[None]],
+                   our_pids: Callable[[], Awaitable[set[int]]], failures: dict[str, str],
+                   shares: Shares, verbose: bool) -> None:
+    """One part; a failure is recorded in `failures`, not raised."""
+    print(f"... {name}", end="", flush=True)
+    share = MachineShare(our_pids)
+    await share.start()
+    try:
+        await part()
+    except Exception as exc:
+        failures[name] = f"{type(exc).__name__}: {exc}"
+        if verbose:
+            traceback.print_exc()
+    machine, ours, wall = await share.stop()
+    shares[name] = (machine, ours, wall)
+    print(f" ({wall:.0f} s; machine busy {machine:.0f} of {2 * wall:.0f} CPU-s, "
+          f"ours {ours:.0f})" + (" FAILED" if name in failures else ""), flush=True)
+
+
+def print_shares(shares: Shares) -> None:
+    for name, (machine, ours, wall) in shares.items():
+        cores = machine / wall if wall else math.nan
+        others = (machine - ours) / wall if wall else math.nan
+        print(f"Machine during '{name}': {cores:.2f} of 2 cores busy, ours "
+              f"{ours / wall if wall else math.nan:.2f} (the rest: Redis, the OS, other "
+              "tenants of this machine)"
+              + (f"  WARNING: {others:.2f} cores went elsewhere; latencies are inflated"
+                 if others > 0.5 else ""))
