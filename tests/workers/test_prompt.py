@@ -72,3 +72,42 @@ def test_a_template_that_fails_to_render_is_a_clear_error() -> None:
                                                  system_template="{{ 1 / 0 }}"))
     with pytest.raises(PromptError, match="system_template failed to render"):
         build_request(state, turn, ROBOT, "x")
+
+
+def a_reply_with_a_tool_call(turn_id: str, output_words: int) -> list[Any]:
+    from app.domain.events import AssistantMessageCompleted
+
+    return [AssistantMessageCompleted(
+        turn_id=turn_id, message_id=f"msg-{turn_id}", robot_id="r", robot_name="R",
+        model="local/echo", parts=[
+            {"type": "step-start"},
+            {"type": "dynamic-tool", "toolCallId": f"c-{turn_id}", "toolName": "robot_list",
+             "state": "output-available", "input": {},
+             "output": {"robots": "x " * output_words}},
+            {"type": "step-start"}, {"type": "text", "text": "There are robots."}])]
+
+
+def test_a_reply_goes_to_the_model_as_its_steps_calls_and_results_and_a_cut_never_splits_them(
+) -> None:
+    events: list[Any] = [SessionStarted(session_id="s")]
+    for n in (1, 2):
+        events += [MessagePosted(session_id="s", message_id=f"q{n}",
+                                 parts=[{"type": "text", "text": f"question {n}"}]),
+                   TurnRequested(session_id="s", turn_id=f"t{n}", message_id=f"q{n}",
+                                 robot_id="r")]
+        if n == 1:
+            events += a_reply_with_a_tool_call("t1", output_words=40)
+    whole = fold(events)
+    request = build_request(whole, whole.turn("t2"), ROBOT, "echo")  # type: ignore[arg-type]
+    assert [m.role for m in request.messages] == ["user", "assistant", "tool", "assistant",
+                                                  "user"]
+    assert request.messages[1].tool_calls[0].call_id == "c-t1"
+    assert request.messages[2].tool_results[0].call_id == "c-t1"
+    # A budget too small for the reply drops the reply whole, never its call alone.
+    tight = fold([SessionSettingsChanged(session_id="s", token_budget=30,
+                                         context_overflow="truncate")], whole)
+    cut = build_request(tight, tight.turn("t2"), ROBOT, "echo")  # type: ignore[arg-type]
+    assert [m.role for m in cut.messages] == ["user"]
+    calls = {c.call_id for m in cut.messages for c in m.tool_calls}
+    results = {r.call_id for m in cut.messages for r in m.tool_results}
+    assert calls == results
