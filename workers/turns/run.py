@@ -159,7 +159,7 @@ class TurnRun:
                 ending.outcome, ending.error = "failed", str(exc)
             self.timing["duration"] = (time.perf_counter() - began) * 1000
             await self.writer.flush(self.publisher)
-            finished = await self._finish(state, attempt, robot, started, ending)
+            finished = await self._finish(state, attempt, robot, ending)
         except decisions.StaleAttempt:
             log.warning("turn %s attempt %s was superseded; dropping what it had left",
                         self.turn_id, attempt)
@@ -220,14 +220,18 @@ class TurnRun:
         encoder = StepEncoder(f"{self.turn_id}-a{attempt}-s{move.step}",
                               lambda name, arguments: parse_input(name, arguments, tools))
         self.send({"type": "start-step"})
-        stopped = await self._stream(call, encoder, cancel, first=move.step == 1)
+        try:
+            stopped = await self._stream(call, encoder, cancel, first=move.step == 1)
+        except ModelError as exc:
+            log.warning("turn %s: model call failed: %s", self.turn_id, exc)
+            ending.outcome, ending.error, stopped = "failed", str(exc), True
         self.send(*encoder.close())
-        if stopped or isinstance(stopped, str):
-            ending.outcome = "cancelled" if stopped is True else "failed"
-            ending.error = stopped if isinstance(stopped, str) else None
+        if stopped:
+            if ending.outcome == "completed":
+                ending.outcome = "cancelled"
             # A step cut off before it said anything leaves no empty step behind.
-            said = encoder.parts if len(encoder.parts) > 1 else []
-            ending.unfinished, ending.unfinished_usage = said, encoder.usage
+            ending.unfinished = encoder.parts if len(encoder.parts) > 1 else []
+            ending.unfinished_usage = encoder.usage
             return state
         record = decisions.RecordStep(
             turn_id=self.turn_id, attempt=attempt, step=move.step, parts=encoder.parts,
@@ -244,9 +248,8 @@ class TurnRun:
             metadata=self.meta, loaded=state)).state
 
     async def _stream(self, call: ModelStream, encoder: StepEncoder, cancel: asyncio.Event,
-                      *, first: bool) -> bool | str:
-        """Stream one model step: False when it ended, True when a cancel stopped it, or
-        the error that failed it."""
+                      *, first: bool) -> bool:
+        """Stream one model step; True when a cancel stopped it. Raises ModelError."""
 
         async def consume() -> None:
             async for batch in call.batches():
@@ -262,21 +265,17 @@ class TurnRun:
             await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop.cancel()
-        if not task.done():
-            task.cancel()
-            await call.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ModelError):
-                await task
-            return True
-        try:
+        if task.done():
             task.result()
-        except ModelError as exc:
-            log.warning("turn %s: model call failed: %s", self.turn_id, exc)
-            return str(exc)
-        return False
+            return False
+        task.cancel()
+        await call.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ModelError):
+            await task
+        return True
 
     async def _finish(self, state: SessionState, attempt: int, robot: Robot,
-                      started: TurnStarted, ending: _Ending) -> bool:
+                      ending: _Ending) -> bool:
         """The assistant message of every step and the one terminal event. Raises
         StaleAttempt."""
         turn = state.turn(self.turn_id)
@@ -287,7 +286,7 @@ class TurnRun:
             turn_id=self.turn_id, attempt=attempt, outcome=ending.outcome,
             message_id=reply_id(self.turn_id), parts=message_parts(turn, tail),
             robot_id=str(robot.id), robot_name=robot.name,
-            model=str(self.deps.models.resolve(robot.model)) if robot.model else started.model,
+            model=str(self.deps.models.resolve(robot.model)),
             usage=total_usage(turn.steps, last.usage if last else ending.unfinished_usage),
             finish_reason=ending.finish_reason, error=ending.error,
             time_to_first_token_ms=self.timing.get("ttft"),
