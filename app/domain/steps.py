@@ -46,24 +46,19 @@ def next_move(turn: Turn, max_steps: int, idempotent: Callable[[str], bool]) -> 
     return NextMove(kind="ask-model", step=len(turn.steps) + 1)
 
 
-def tool_part(call: ToolCall, tool_input: dict[str, Any],
-              result: ToolCallCompleted | None) -> Part:
-    """A call as a stored message part: Storyden's `dynamic-tool` (the AI SDK's shape for a
-    tool the client does not know), in the state its result left it."""
+def tool_part(call: ToolCall, tool_input: dict[str, Any]) -> Part:
+    """A call as its step records it: Storyden's `dynamic-tool` part (the AI SDK's shape for
+    a tool the client does not know), waiting for its result, or failed at its input."""
     part: Part = {"type": "dynamic-tool", "toolCallId": call.call_id, "toolName": call.name,
                   "state": "input-available", "input": tool_input}
     if call.input_error is not None:
         return {**part, "state": "output-error", "errorText": call.input_error}
-    if result is not None and result.outcome == "output":
-        return {**part, "state": "output-available", "output": result.output or {}}
-    if result is not None:
-        return {**part, "state": "output-error", "errorText": result.error or "failed"}
     return part
 
 
 def message_parts(turn: Turn, unfinished: list[Part] | None = None) -> list[Part]:
-    """The assistant message: every recorded step's parts with its tool calls' results,
-    then what an unfinished step (cancelled, failed) had said."""
+    """The assistant message: every recorded step's parts, each waiting call in the state
+    its result left it, then what an unfinished step (cancelled, failed) had said."""
     parts: list[Part] = []
     for step in turn.steps:
         for part in step.parts:

@@ -91,3 +91,14 @@ NATIVE_TOOLS: tuple[ToolInfo, ...] = (
 
 TOOLS: dict[str, ToolInfo] = {t.id: t for t in NATIVE_TOOLS}
 TOOL_IDS = frozenset(TOOLS)
+
+
+def tools_of(tool_ids: list[str]) -> dict[str, ToolInfo]:
+    """A robot's tools by the name the model calls them; an id no longer known is left out
+    (the robot was given a tool that has since gone)."""
+    return {t.callable_name: t for t in (TOOLS.get(i) for i in tool_ids) if t is not None}
+
+
+def is_idempotent(name: str) -> bool:
+    tool = TOOLS.get(name)
+    return tool is not None and tool.idempotent

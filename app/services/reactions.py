@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 import redis.asyncio as aioredis
 from arq.connections import ArqRedis
 
-from app.adapters.streams.endings import ending_of
+from app.adapters.streams.endings import ending
 from app.adapters.streams.publisher import TurnPublisher, publish_terminal
 from app.adapters.turn_queue import enqueue_turn, signal_cancel
 from app.config.settings import Settings
@@ -39,10 +39,12 @@ async def end_the_stream(ctx: Reactions, event: Event, outcome: Outcome) -> None
     """The turn's last part and the end marker. The relay holds `[DONE]` until projections
     pass this commit, so a client that saw the end can read the message back."""
     assert isinstance(event, TurnCompleted | TurnFailed | TurnCancelled)
+    turn = outcome.state.turn(event.turn_id)
+    assert turn is not None and turn.finished
     publisher = TurnPublisher(ctx.redis, ctx.settings.redis_prefix, event.turn_id,
                               ttl_s=ctx.settings.stream_buffer_ttl_s)
     checkpoint = outcome.appended.checkpoint if outcome.appended else None
-    await publish_terminal(publisher, [ending_of(event)], checkpoint)
+    await publish_terminal(publisher, [ending(turn)], checkpoint)
 
 
 async def start_the_next_turn(ctx: Reactions, _: Event, outcome: Outcome) -> None:

@@ -17,7 +17,7 @@ from app.domain.robots import Robot
 from app.domain.session import SessionState, Turn
 from app.domain.steps import message_parts
 from app.domain.templates import ENVIRONMENT
-from app.domain.tools import TOOLS
+from app.domain.tools import tools_of
 
 # A rough count is enough to fit a budget: about four characters a token, plus framing.
 CHARS_PER_TOKEN = 4
@@ -169,8 +169,7 @@ def _fit(state: SessionState, units: list[Unit], ongoing: Unit) -> list[PromptMe
 def tool_specs(robot: Robot) -> list[ToolSpec]:
     """Exactly the robot's tools, as the model sees them."""
     return [ToolSpec(name=t.callable_name, description=t.description,
-                     input_schema=t.input_schema)
-            for t in (TOOLS.get(tool_id) for tool_id in robot.tools) if t is not None]
+                     input_schema=t.input_schema) for t in tools_of(robot.tools).values()]
 
 
 def build_request(state: SessionState, turn: Turn, robot: Robot, model: str,

@@ -27,7 +27,7 @@ from app.domain.robots import DEFAULT_ROBOT_ID, Robot
 from app.domain.session import SessionState, Turn
 from app.domain.steps import NextMove, message_parts, next_move, total_usage
 from app.domain.tool_input import parse_input
-from app.domain.tools import TOOLS
+from app.domain.tools import is_idempotent, tools_of
 from app.eventstore import EventMetadata
 from workers.deps import WorkerDeps
 from workers.turns.leases import lease_alive, release, take_lease
@@ -44,16 +44,11 @@ def reply_id(turn_id: str) -> str:
     return f"msg-{turn_id}"
 
 
-def _idempotent(name: str) -> bool:
-    tool = TOOLS.get(name)
-    return tool is not None and tool.idempotent
-
-
 class _Ending:
     """How an attempt ended, and what its unfinished step had said."""
 
     def __init__(self) -> None:
-        self.outcome: decisions.Outcome = "completed"
+        self.outcome: decisions.TurnOutcome = "completed"
         self.finish_reason = "stop"
         self.error: str | None = None
         self.unfinished: list[Part] = []
@@ -96,7 +91,7 @@ class TurnRun:
         # Otherwise (a turn waiting its turn, running elsewhere, cancelled) no call is paid.
         early = None
         if (any(isinstance(e, TurnStarted) for e in decisions.start_turn(state, claim))
-                and next_move(turn, robot.max_steps, _idempotent).kind == "ask-model"):
+                and next_move(turn, robot.max_steps, is_idempotent).kind == "ask-model"):
             with contextlib.suppress(PromptError, ModelError):  # the loop meets it again
                 early = self._ask(state, turn, robot, ref)
         started = None
@@ -185,7 +180,7 @@ class TurnRun:
             assert turn is not None
             if turn.robot_id != str(robot.id):  # robot_switch: another robot goes on
                 robot = await self._robot(turn.robot_id)
-            move = next_move(turn, robot.max_steps, _idempotent)
+            move = next_move(turn, robot.max_steps, is_idempotent)
             if move.kind == "finish":
                 ending.finish_reason = move.finish_reason
                 return state, robot
@@ -216,7 +211,7 @@ class TurnRun:
     async def _model_step(self, state: SessionState, attempt: int, robot: Robot,
                           move: NextMove, call: ModelStream, cancel: asyncio.Event,
                           ending: _Ending) -> SessionState:
-        tools = {t.callable_name: t for t in (TOOLS.get(i) for i in robot.tools) if t}
+        tools = tools_of(robot.tools)
         encoder = StepEncoder(f"{self.turn_id}-a{attempt}-s{move.step}",
                               lambda name, arguments: parse_input(name, arguments, tools))
         self.send({"type": "start-step"})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +26,7 @@ from app.services.tools.runner import ToolResult, failed, run_tool
 from workers.deps import WorkerDeps
 from workers.turns.ui_stream import tool_output_part
 
-Send = Any  # StreamWriter.send bound to the turn's publisher
+Send = Callable[..., None]  # TurnRun.send: parts onto the turn's stream
 
 
 class ToolStep:
@@ -37,7 +38,7 @@ class ToolStep:
         self.attempt = attempt
         self.meta = meta
         self.send = send
-        self._context_: ToolContext | None = None  # one account lookup per attempt
+        self._tool_context: ToolContext | None = None  # one account lookup per attempt
 
     async def run(self, state: SessionState, turn: Turn, move: NextMove,
                   cancel: asyncio.Event) -> tuple[SessionState, bool]:
@@ -99,17 +100,17 @@ class ToolStep:
         return outcome.state
 
     async def _context(self, turn: Turn) -> ToolContext:
-        if self._context_ is not None:
-            return msgspec.structs.replace(self._context_, now=datetime.now(UTC))
+        if self._tool_context is not None:
+            return msgspec.structs.replace(self._tool_context, now=datetime.now(UTC))
         account = None
         if turn.requested_by:
             with contextlib.suppress(ValueError):
                 account = await self.deps.services.accounts.by_id(
                     uuid.UUID(turn.requested_by))
-        self._context_ = ToolContext(services=self.deps.services, account=account,
+        self._tool_context = ToolContext(services=self.deps.services, account=account,
                                      session_id=self.session_id, turn_id=self.turn_id,
                                      now=datetime.now(UTC))
-        return self._context_
+        return self._tool_context
 
 
 def _inputs(turn: Turn) -> dict[str, dict[str, Any]]:

@@ -70,7 +70,7 @@ class StepEncoder:
                             input_error=error)
         self.tool_calls.append(call)
         self.inputs[call.call_id] = tool_input
-        self.parts.append(tool_part(call, tool_input, None))
+        self.parts.append(tool_part(call, tool_input))
         head = {"toolCallId": call.call_id, "toolName": call.name, "input": tool_input,
                 "dynamic": True}
         if error is not None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.domain.events import TurnCancelled, TurnCompleted, TurnFailed
 from app.domain.session import Turn
 
 # The finish reasons the AI SDK's `finish` chunk accepts; ours beyond them (step-limit) go
@@ -22,19 +21,10 @@ def _finish(reason: str) -> dict[str, Any]:
 
 
 def ending(turn: Turn) -> dict[str, Any]:
-    """The ending of a finished turn, from the session's state."""
+    """The ending of a finished turn, from the session's state: the reactions send it live
+    once the terminal event has committed, the replay sends it rebuilt from the log."""
     if turn.status == "completed":
         return _finish(turn.finish_reason or "stop")
     if turn.status == "failed":
         return {"type": "error", "errorText": turn.error or "the turn failed"}
-    return {"type": "abort"}
-
-
-def ending_of(event: TurnCompleted | TurnFailed | TurnCancelled) -> dict[str, Any]:
-    """The ending a terminal event sends live (it equals `ending` of the turn it ends)."""
-    match event:
-        case TurnCompleted(finish_reason=reason):
-            return _finish(reason)
-        case TurnFailed(error=error):
-            return {"type": "error", "errorText": error}
     return {"type": "abort"}

@@ -22,7 +22,9 @@ from app.domain.session import SessionState, Turn
 from app.eventstore import Event
 
 
-def _current(state: SessionState, turn_id: str, attempt: int) -> Turn:
+def current_attempt(state: SessionState, turn_id: str, attempt: int) -> Turn:
+    """The turn, while `attempt` is its running attempt; else StaleAttempt: another attempt
+    has taken the turn over, and this one may record nothing more."""
     turn = state.turn(turn_id)
     if turn is None or turn.status != "running" or turn.attempt != attempt:
         raise StaleAttempt(f"turn {turn_id} attempt {attempt} is no longer current")
@@ -41,7 +43,7 @@ class RecordStep(msgspec.Struct, frozen=True, kw_only=True):
 
 def record_step(state: SessionState, cmd: RecordStep) -> list[Event]:
     """Raises StaleAttempt when another attempt has taken the turn over."""
-    turn = _current(state, cmd.turn_id, cmd.attempt)
+    turn = current_attempt(state, cmd.turn_id, cmd.attempt)
     if len(turn.steps) >= cmd.step:
         return []
     return [StepCompleted(turn_id=cmd.turn_id, attempt=cmd.attempt, step=cmd.step,
@@ -57,7 +59,7 @@ class StartToolCalls(msgspec.Struct, frozen=True, kw_only=True):
 
 def start_tool_calls(state: SessionState, cmd: StartToolCalls) -> list[Event]:
     """One start per call not yet started nor answered. Raises StaleAttempt."""
-    turn = _current(state, cmd.turn_id, cmd.attempt)
+    turn = current_attempt(state, cmd.turn_id, cmd.attempt)
     return [ToolCallStarted(turn_id=cmd.turn_id, attempt=cmd.attempt, call_id=c.call_id,
                             name=c.name)
             for c in cmd.calls
@@ -76,7 +78,7 @@ class CompleteToolCall(msgspec.Struct, frozen=True, kw_only=True):
 
 def complete_tool_call(state: SessionState, cmd: CompleteToolCall) -> list[Event]:
     """The call's one result; a second result for it records nothing. Raises StaleAttempt."""
-    turn = _current(state, cmd.turn_id, cmd.attempt)
+    turn = current_attempt(state, cmd.turn_id, cmd.attempt)
     if turn.result(cmd.call_id) is not None:
         return []
     return [ToolCallCompleted(turn_id=cmd.turn_id, attempt=cmd.attempt, call_id=cmd.call_id,

@@ -9,8 +9,8 @@ from typing import Literal
 
 import msgspec
 
-from app.domain.decisions.errors import StaleAttempt, UnknownTurn
-from app.domain.decisions.steps import RecordStep, record_step
+from app.domain.decisions.errors import UnknownTurn
+from app.domain.decisions.steps import RecordStep, current_attempt, record_step
 from app.domain.events import (
     AssistantMessageCompleted,
     Part,
@@ -24,7 +24,7 @@ from app.domain.events import (
 from app.domain.session import SessionState, Turn
 from app.eventstore import Event
 
-Outcome = Literal["completed", "failed", "cancelled"]
+TurnOutcome = Literal["completed", "failed", "cancelled"]
 
 
 class StartTurn(msgspec.Struct, frozen=True, kw_only=True):
@@ -63,7 +63,7 @@ def start_turn(state: SessionState, cmd: StartTurn) -> list[Event]:
 class FinishTurn(msgspec.Struct, frozen=True, kw_only=True):
     turn_id: str
     attempt: int
-    outcome: Outcome
+    outcome: TurnOutcome
     message_id: str
     parts: list[Part]
     robot_id: str
@@ -83,9 +83,7 @@ def finish_turn(state: SessionState, cmd: FinishTurn) -> list[Event]:
     """The last step (if it is given), the assistant message (if it said anything) and
     exactly one terminal event. Raises StaleAttempt when another attempt has taken the
     turn over."""
-    turn = state.turn(cmd.turn_id)
-    if turn is None or turn.status != "running" or turn.attempt != cmd.attempt:
-        raise StaleAttempt(f"turn {cmd.turn_id} attempt {cmd.attempt} is no longer current")
+    current_attempt(state, cmd.turn_id, cmd.attempt)
     events: list[Event] = record_step(state, cmd.last_step) if cmd.last_step else []
     if cmd.parts:
         events.append(AssistantMessageCompleted(
