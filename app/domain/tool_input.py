@@ -20,7 +20,7 @@ def parse_input(name: str, arguments: str, tools: dict[str, ToolInfo]
     tool = tools.get(name)
     if tool is None:
         known = ", ".join(sorted(tools)) or "none"
-        return _as_object(arguments), f"there is no tool named {name!r} (tools: {known})"
+        return as_object(arguments), f"there is no tool named {name!r} (tools: {known})"
     try:
         value = json.loads(arguments or "{}")
     except json.JSONDecodeError as exc:
@@ -35,7 +35,9 @@ def parse_input(name: str, arguments: str, tools: dict[str, ToolInfo]
     return value, None
 
 
-def _as_object(arguments: str) -> dict[str, Any]:
+def as_object(arguments: str) -> dict[str, Any]:
+    """A call's arguments as an object: `{}` when the model's text was not a JSON object
+    (models do send broken JSON; stored parts and Anthropic's tool_use want an object)."""
     try:
         value = json.loads(arguments or "{}")
     except ValueError:

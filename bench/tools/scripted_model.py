@@ -35,7 +35,14 @@ from typing import Any
 import msgspec
 import uvicorn
 
-from app.adapters.llm.local_model.app import LocalModelApp, Message, Receive, Scope, Send
+from app.adapters.llm.local_model.app import (
+    LocalModelApp,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    read_body,
+)
 from app.adapters.llm.local_model.book import ScriptBook
 from app.adapters.llm.local_model.habits import CLOCK_TOOL
 from app.adapters.llm.local_model.script import (
@@ -103,7 +110,7 @@ class ScriptedApp:
                 return
             await self.app(scope, receive, send)
             return
-        raw = await _read_body(receive)
+        raw = await read_body(receive)
         stamp = Stamp("", 0, time.monotonic_ns())
         try:
             body = msgspec.json.decode(raw) if raw else None
@@ -143,18 +150,6 @@ class ScriptedApp:
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 def main(argv: list[str] | None = None) -> None:

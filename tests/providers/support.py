@@ -11,12 +11,33 @@ from app.adapters.llm import (
     ModelProvider,
     ModelRequest,
     PromptMessage,
+    PromptToolCall,
+    PromptToolResult,
     ReasoningDelta,
     TextDelta,
     ToolSpec,
 )
 
 E = TypeVar("E")
+
+NOW = '{"now": "2025-06-01T12:00:00Z"}'
+
+# Two parallel calls (one with broken arguments, one with an array), their results (one an
+# error), then the user speaks again.
+HISTORY = [
+    PromptMessage("user", "What time is it, and find the wiki?"),
+    PromptMessage("assistant", "Let me check.", tool_calls=[
+        PromptToolCall("call_1", "current_time", '{"tz": "UTC"}'),
+        PromptToolCall("call_2", "search", '{"query": "wiki'),
+        PromptToolCall("call_3", "search", "[1, 2]"),
+    ]),
+    PromptMessage("tool", tool_results=[
+        PromptToolResult("call_1", "current_time", NOW),
+        PromptToolResult("call_2", "search", "the arguments were not JSON", is_error=True),
+        PromptToolResult("call_3", "search", "[]"),
+    ]),
+    PromptMessage("user", "Thanks. And tomorrow?"),
+]
 
 MODEL_OF = {"anthropic": "claude-test", "openai": "gpt-test", "openai-compatible": "llama-test"}
 

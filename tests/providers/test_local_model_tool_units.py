@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from app.adapters.llm.anthropic_adapter import tool_input
 from app.adapters.llm.local_model import Prompt, Script, ScriptedToolCall, SeenToolResult
 from app.adapters.llm.local_model.anthropic_wire import AnthropicWire
 from app.adapters.llm.local_model.book import ScriptBook
@@ -15,20 +14,7 @@ from app.adapters.llm.local_model.habits import habit_for, quote_result
 from app.adapters.llm.local_model.openai_wire import OpenAIWire
 from app.adapters.llm.local_model.plan import plan_reply
 from app.adapters.llm.local_model.wire import BadRequest
-
-NOW = '{"now": "2025-06-01T12:00:00Z"}'
-
-
-@pytest.mark.parametrize(("arguments", "expected"), [
-    ('{"tz": "UTC", "n": [1]}', {"tz": "UTC", "n": [1]}),
-    ("{}", {}),
-    ("", {}),
-    ('{"tz": "UT', {}),
-    ("[1, 2]", {}),
-    ("null", {}),
-])
-def test_tool_use_input_is_the_object_or_empty(arguments: str, expected: dict[str, Any]) -> None:
-    assert tool_input(arguments) == expected
+from tests.providers.support import NOW
 
 
 def openai_prompt(messages: list[dict[str, Any]], tools: object = None) -> Prompt:
@@ -130,7 +116,7 @@ def test_asked_the_time_with_the_tool_on_offer_it_calls_the_tool() -> None:
     assert habit is not None
     assert habit.text == ""
     assert habit.tool_calls == (
-        ScriptedToolCall(name="current_time", arguments="{}", call_id="call_current_time_3"),)
+        ScriptedToolCall(name="current_time"),)
 
 
 @pytest.mark.parametrize("prompt", [
@@ -164,7 +150,7 @@ def test_a_plan_from_a_habit_is_a_bare_call_finishing_with_tool_calls() -> None:
     plan = plan_reply(Script(), _asked("time please"))
     assert (plan.text, plan.finish_reason) == ((), "tool_calls")
     assert [(c.call_id, c.name, "".join(c.pieces)) for c in plan.tool_calls] == [
-        ("call_current_time_1", "current_time", "{}")]
+        ("call_local_1_0", "current_time", "{}")]
 
 
 def test_scripted_answers_and_scripted_calls_leave_habits_out() -> None:

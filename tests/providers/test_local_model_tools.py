@@ -33,12 +33,18 @@ from app.adapters.llm.local_model import (
 from app.adapters.llm.local_model.anthropic_wire import AnthropicWire
 from app.adapters.llm.local_model.openai_wire import OpenAIWire
 from tests.providers.conftest import MakeProvider
-from tests.providers.support import MODEL_OF, collect, of_type, request_for, text_of
-from tests.providers.test_tool_history import HISTORY
+from tests.providers.support import (
+    HISTORY,
+    MODEL_OF,
+    NOW,
+    collect,
+    of_type,
+    request_for,
+    text_of,
+)
 
 CLOCK = ToolSpec(name="current_time", description="The current time.",
                  input_schema={"type": "object", "properties": {}})
-NOW = '{"now": "2025-06-01T12:00:00Z"}'
 
 
 def ask(model: str, messages: list[PromptMessage],
@@ -67,7 +73,7 @@ async def test_asked_the_time_it_calls_current_time_then_quotes_the_answer(
 
     assert of_type(first, TextDelta) == []
     [call] = of_type(first, ToolInputEnded)
-    assert call == ToolInputEnded("call_current_time_1", "current_time", "{}")
+    assert call == ToolInputEnded("call_local_1_0", "current_time", "{}")
     assert of_type(first, ToolInputStarted) == [ToolInputStarted(call.call_id, call.name)]
     assert first[-1] == Finished("tool-calls")
 
@@ -81,7 +87,7 @@ async def test_asked_the_time_it_calls_current_time_then_quotes_the_answer(
 async def test_each_time_question_in_a_conversation_gets_its_own_call_id(
     kind: str, server: LocalModelServer, make_provider: MakeProvider
 ) -> None:
-    first_call = ToolInputEnded("call_current_time_1", "current_time", "{}")
+    first_call = ToolInputEnded("call_local_1_0", "current_time", "{}")
     history = [*answered("time?", first_call, NOW), PromptMessage("assistant", "It is noon."),
                PromptMessage("user", "And the time now?")]
 

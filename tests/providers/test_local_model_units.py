@@ -9,9 +9,9 @@ import pytest
 from app.adapters.llm.local_model import Script, ScriptedToolCall, default_reply, split_tokens
 from app.adapters.llm.local_model.anthropic_wire import AnthropicWire
 from app.adapters.llm.local_model.book import ScriptBook
+from app.adapters.llm.local_model.conversation import Prompt
 from app.adapters.llm.local_model.openai_wire import OpenAIWire
 from app.adapters.llm.local_model.plan import plan_reply
-from app.adapters.llm.local_model.prompt import Prompt
 from app.adapters.llm.local_model.script import split_pieces
 from app.adapters.llm.local_model.wire import BadRequest, WireRequest
 

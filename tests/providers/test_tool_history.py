@@ -19,29 +19,9 @@ from app.adapters.llm import (
 )
 from app.adapters.llm.local_model import LocalModelServer, Script
 from tests.providers.conftest import MakeProvider
-from tests.providers.support import MODEL_OF, collect
+from tests.providers.support import HISTORY, MODEL_OF, NOW, collect
 
 CLOCK = ToolSpec(name="current_time", description="Now.", input_schema={"type": "object"})
-NOW = '{"now": "2025-06-01T12:00:00Z"}'
-
-# Two parallel calls (one with broken arguments, one with an array), their results (one an
-# error), then the user speaks again.
-HISTORY = [
-    PromptMessage("user", "What time is it, and find the wiki?"),
-    PromptMessage("assistant", "Let me check.", tool_calls=[
-        PromptToolCall("call_1", "current_time", '{"tz": "UTC"}'),
-        PromptToolCall("call_2", "search", '{"query": "wiki'),
-        PromptToolCall("call_3", "search", "[1, 2]"),
-    ]),
-    PromptMessage("tool", tool_results=[
-        PromptToolResult("call_1", "current_time", NOW),
-        PromptToolResult("call_2", "search", "the arguments were not JSON", is_error=True),
-        PromptToolResult("call_3", "search", "[]"),
-    ]),
-    PromptMessage("user", "Thanks. And tomorrow?"),
-]
-
-
 def request(kind: str, messages: list[PromptMessage]) -> ModelRequest:
     return ModelRequest(model=MODEL_OF[kind], system="", messages=messages, tools=[CLOCK])
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncGenerator
 
 import anthropic
@@ -44,6 +43,7 @@ from app.adapters.llm.events import (
     UsageReported,
 )
 from app.adapters.llm.retry import Backoff, retrying
+from app.domain.tool_input import as_object
 
 STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
                 "model_context_window_exceeded": "length", "tool_use": "tool-calls",
@@ -148,21 +148,24 @@ def _messages(request: ModelRequest) -> list[MessageParam]:
     the user message after it become one message."""
     messages: list[MessageParam] = []
     results: list[ToolResultBlockParam] = []  # waiting for the next user message
+
+    def flush(text: str = "") -> None:
+        if results:
+            blocks = [TextBlockParam(type="text", text=text)] if text else []
+            messages.append(UserMessageParam(role="user", content=[*results, *blocks]))
+            results.clear()
+        elif text:
+            messages.append(UserMessageParam(role="user", content=text))
+
     for message in request.messages:
         if message.role == "tool":
             results += [_tool_result(r) for r in message.tool_results]
-        elif message.role == "user" and results:
-            text = [TextBlockParam(type="text", text=message.text)] if message.text else []
-            messages.append(UserMessageParam(role="user", content=[*results, *text]))
-            results = []
+        elif message.role == "user":
+            flush(message.text)
         else:
-            if results:
-                messages.append(UserMessageParam(role="user", content=results))
-                results = []
-            messages.append(UserMessageParam(role="user", content=message.text)
-                            if message.role == "user" else _assistant(message))
-    if results:
-        messages.append(UserMessageParam(role="user", content=results))
+            flush()
+            messages.append(_assistant(message))
+    flush()
     return messages
 
 
@@ -171,7 +174,7 @@ def _assistant(message: PromptMessage) -> AssistantMessageParam:
         return AssistantMessageParam(role="assistant", content=message.text)
     text = [TextBlockParam(type="text", text=message.text)] if message.text else []
     calls = [ToolUseBlockParam(type="tool_use", id=c.call_id, name=c.name,
-                               input=tool_input(c.arguments))
+                               input=as_object(c.arguments))
              for c in message.tool_calls]
     return AssistantMessageParam(role="assistant", content=[*text, *calls])
 
@@ -179,16 +182,6 @@ def _assistant(message: PromptMessage) -> AssistantMessageParam:
 def _tool_result(result: PromptToolResult) -> ToolResultBlockParam:
     return ToolResultBlockParam(type="tool_result", tool_use_id=result.call_id,
                                 content=result.output, is_error=result.is_error)
-
-
-def tool_input(arguments: str) -> dict[str, object]:
-    """A call's arguments as the object `tool_use` insists on: `{}` when the model's text was
-    not a JSON object (models do send broken JSON, and the API would refuse the request)."""
-    try:
-        value = json.loads(arguments)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 class EventDecoder:

@@ -11,14 +11,14 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from app.adapters.llm.local_model.plan import Plan
-from app.adapters.llm.local_model.prompt import (
+from app.adapters.llm.local_model.conversation import (
     AssistantSaid,
     Said,
     ToolAnswered,
     UserSaid,
     prompt_of,
 )
+from app.adapters.llm.local_model.plan import Plan
 from app.adapters.llm.local_model.wire import (
     BadRequest,
     Frame,

@@ -95,7 +95,7 @@ class LocalModelApp:
             return
         if scope["type"] != "http":
             return
-        raw = await _read_body(receive)
+        raw = await read_body(receive)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         method, path = scope["method"], _normal_path(scope["path"])
         try:
@@ -203,7 +203,8 @@ def _normal_path(path: str) -> str:
     return path if path.startswith("/v1/") else "/v1" + path
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def read_body(receive: Receive) -> bytes:
+    """A request's whole body (what arrived of it, if the client went away)."""
     chunks = []
     while True:
         message = await receive()

@@ -11,7 +11,7 @@ import re
 
 from msgspec import Struct
 
-from app.adapters.llm.local_model.prompt import Prompt, SeenToolResult
+from app.adapters.llm.local_model.conversation import Prompt, SeenToolResult
 from app.adapters.llm.local_model.script import ScriptedToolCall
 
 CLOCK_TOOL = "current_time"
@@ -30,16 +30,13 @@ def habit_for(prompt: Prompt) -> Habit | None:
 
     Tool results at the end of the conversation: a sentence quoting each. The user's last
     message mentions the word "time" and `current_time` is on offer: a call of it, with `{}`
-    and no text. The call's id counts the things said, so that each question in one
-    conversation gets a call id of its own.
+    and no text (named as plan_reply names every unscripted call).
     """
-    if prompt.ends_with_tool_results and prompt.tool_results:
+    if prompt.ends_with_tool_results:
         return Habit(text=" ".join(quote_result(r) for r in prompt.tool_results))
     if (prompt.last_speaker == "user" and CLOCK_TOOL in prompt.tools
             and _TIME.search(prompt.last_user_text)):
-        call = ScriptedToolCall(name=CLOCK_TOOL, arguments="{}",
-                                call_id=f"call_{CLOCK_TOOL}_{prompt.said}")
-        return Habit(text="", tool_calls=(call,))
+        return Habit(text="", tool_calls=(ScriptedToolCall(name=CLOCK_TOOL),))
     return None
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from msgspec import Struct
 
+from app.adapters.llm.local_model.conversation import Prompt
 from app.adapters.llm.local_model.habits import habit_for
-from app.adapters.llm.local_model.prompt import Prompt
 from app.adapters.llm.local_model.script import (
     DEFAULT_TOKENS,
     FinishReason,

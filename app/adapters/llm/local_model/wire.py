@@ -9,8 +9,8 @@ from typing import Any, Protocol
 import msgspec
 from msgspec import Struct
 
+from app.adapters.llm.local_model.conversation import Prompt
 from app.adapters.llm.local_model.plan import Plan
-from app.adapters.llm.local_model.prompt import Prompt
 
 
 class Frame(Struct, frozen=True):
