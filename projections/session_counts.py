@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import msgspec
 from psycopg import AsyncCursor
 
 from projections.base import Conn
@@ -58,7 +57,3 @@ async def drop_zero_counts(conn: Conn, cursors: Sequence[AsyncCursor[Any]]) -> N
     if zeros:
         await conn.execute("DELETE FROM session_counts WHERE filter = ANY(%s::text[]::jsonb[])"
                            " AND n = 0", [zeros])
-
-
-def _json(value: Any) -> str:
-    return msgspec.json.encode(value).decode()

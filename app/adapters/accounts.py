@@ -89,17 +89,15 @@ class AccountStore:
         return account
 
     async def by_handle(self, handle: str) -> Account | None:
-        async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT id, handle, name, roles FROM accounts WHERE handle = %s", [handle]
-            )
-            row = await cur.fetchone()
-        return _account(row) if row else None
+        return await self._one("handle", handle)
 
     async def by_id(self, account_id: uuid.UUID) -> Account | None:
+        return await self._one("id", account_id)
+
+    async def _one(self, column: str, value: object) -> Account | None:
         async with self.pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT id, handle, name, roles FROM accounts WHERE id = %s", [account_id])
+                f"SELECT id, handle, name, roles FROM accounts WHERE {column} = %s", [value])
             row = await cur.fetchone()
         return _account(row) if row else None
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import uvicorn
 
 
-class EmbeddedServer(uvicorn.Server):
+class InProcessServer(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield

@@ -21,7 +21,7 @@ from app.domain.events import ContextOverflow, RecallOptions
 from app.domain.templates import TemplateError
 from app.eventstore import EventStore
 from app.readmodels.messages import UnknownCursor
-from app.services import session_reads, session_settings, sessions
+from app.services import session_reads, sessions
 
 MessageLimit = Annotated[int, QueryParameter(ge=1, le=100, description="Messages per page")]
 Before = Annotated[str | None, QueryParameter(description="Messages older than this id")]
@@ -121,7 +121,7 @@ class SessionDetailController(Controller):
         fields = {k: v for k, v in msgspec.structs.asdict(data).items()
                   if v is not msgspec.UNSET}
         try:
-            await session_settings.change(services, request.user, session_id, fields)
+            await sessions.change_settings(services, request.user, session_id, fields)
         except TemplateError as exc:
             raise ProblemError(400, str(exc), slug="invalid-field", metadata={
                 "field": "system_template", "line": exc.line}) from None
@@ -137,7 +137,7 @@ class SessionDetailController(Controller):
             await sessions.delete(services, request.user, session_id)
         except decisions.SessionNotFound:
             raise _not_found(session_id) from None
-        await sessions.caught_up(services, session_id)
+        await session_reads.caught_up(services, session_id)
 
     @get("/events")
     async def events(

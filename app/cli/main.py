@@ -9,7 +9,7 @@ import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
-from app.cli import processes as commands
+from app.cli import processes
 from app.config.settings import load_settings
 from app.domain.accounts import Role
 
@@ -58,23 +58,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         match args.command:
             case "dev":
-                _run_long(commands.dev(settings))
+                _run_long(processes.dev(settings))
             case "serve":
-                commands.serve(settings, workers=args.workers)
+                processes.serve(settings, workers=args.workers)
             case "worker":
-                _run_long(commands.worker(settings))
+                _run_long(processes.worker(settings))
             case "project":
-                _run_long(commands.project(settings))
+                _run_long(processes.project(settings))
             case "migrate":
-                asyncio.run(commands.migrate(settings))
+                asyncio.run(processes.migrate(settings))
             case "rebuild":
-                asyncio.run(commands.rebuild(settings, args.projection))
+                asyncio.run(processes.rebuild(settings, args.projection))
             case "accounts":
-                asyncio.run(commands.create_account(settings, args.handle, args.name,
+                asyncio.run(processes.create_account(settings, args.handle, args.name,
                                                     Role(args.role)))
     except KeyboardInterrupt:
         pass
-    except commands.CommandError as exc:
+    except processes.CommandError as exc:
         print(f"robots: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 

@@ -16,7 +16,7 @@ import uvicorn
 from psycopg_pool import AsyncConnectionPool
 
 from app.adapters.accounts import AccountStore, HandleTaken
-from app.adapters.http_server import EmbeddedServer
+from app.adapters.http_server import InProcessServer
 from app.adapters.migrations import migrate_url
 from app.api.app import create_app
 from app.bootstrap import Services
@@ -117,7 +117,7 @@ async def dev(settings: Settings) -> None:
         await migrate_url(_database_url(s))
         async with _services(s) as services:
             token = await ensure_dev_admin(services.accounts, s.data_dir)
-            web = EmbeddedServer(uvicorn.Config(create_app(s, services), host=s.host,
+            web = InProcessServer(uvicorn.Config(create_app(s, services), host=s.host,
                                               port=s.port, log_level=s.log_level.lower(),
                                               timeout_graceful_shutdown=5))
             arq_worker = create_worker(s)

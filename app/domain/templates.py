@@ -1,4 +1,5 @@
-"""Checking session settings before they become events."""
+"""Session system templates: the sandbox they render in, and the syntax check a settings
+change must pass."""
 
 from __future__ import annotations
 

@@ -273,6 +273,16 @@ class EventStore:
             events.append(self._decode(row))
         return LogBatch(events, held_back=False)
 
+    async def stream_head(self, stream_id: str) -> Checkpoint | None:
+        """The checkpoint of a stream's newest event (None for an empty stream): what a
+        reader waits for projections to pass, to read its own writes."""
+        async with self.pool.connection() as conn:
+            row = await (await conn.execute(
+                "SELECT transaction_id::text::bigint, global_position FROM events"
+                " WHERE stream_id = %s ORDER BY stream_version DESC LIMIT 1",
+                [stream_id])).fetchone()
+        return Checkpoint(*row) if row else None
+
     async def head(self, *, conn: Conn | None = None) -> Checkpoint:
         """The checkpoint of the newest committed event, in reading order."""
         query = ("SELECT transaction_id::text::bigint, global_position FROM events"

@@ -32,7 +32,5 @@ async def read_count(conn: Conn, filter_json: str) -> int:
     return int(row[0]) if row else 0
 
 
-
-
 def _json(value: Any) -> str:
     return msgspec.json.encode(value).decode()

@@ -11,6 +11,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from app.eventstore import Checkpoint
 
+# The read models a client reads a session back from: what "read your own writes" waits for.
+READ_MODELS = ("sessions", "messages", "turns")
+
 _QUERY = """
 SELECT count(*) FILTER (WHERE (transaction_id, global_position) >= (%s::text::xid8, %s))
 FROM projection_checkpoints WHERE name = ANY(%s)

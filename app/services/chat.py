@@ -22,10 +22,10 @@ from app.eventstore import EventMetadata
 
 
 class RobotUnavailable(Exception):
-    def __init__(self, robot_id: str, *, sessions: bool = False) -> None:
+    def __init__(self, robot_id: str, *, from_session: bool = False) -> None:
         super().__init__(
             f"this session's robot {robot_id} was deleted; name another robot with robotId"
-            if sessions else f"no robot with id {robot_id}")
+            if from_session else f"no robot with id {robot_id}")
 
 
 class ChatTurn(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,7 +86,7 @@ async def _pick_robot(services: Services, robot_id: str | None, state: SessionSt
     except ValueError:
         robot = None
     if robot is None:
-        raise RobotUnavailable(chosen, sessions=robot_id is None)
+        raise RobotUnavailable(chosen, from_session=robot_id is None)
     return str(robot.id)
 
 

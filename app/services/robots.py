@@ -66,13 +66,13 @@ class RobotService:
 
     async def create(self, fields: dict[str, Any], author_id: uuid.UUID) -> AuthoredRobot:
         """Raises InvalidRobotField, RobotNameTaken."""
-        robot = await self.store.create(self._checked(fields), author_id)
+        robot = await self.store.create(checked_fields(fields, self.settings), author_id)
         return (await self._authored([robot]))[0]
 
     async def update(self, robot_id: uuid.UUID, fields: dict[str, Any],
                      changed_by: uuid.UUID) -> AuthoredRobot:
         """Change only `fields`. Raises InvalidRobotField, RobotNameTaken, RobotNotFound."""
-        robot = await self.store.update(robot_id, self._checked(fields), changed_by)
+        robot = await self.store.update(robot_id, checked_fields(fields, self.settings), changed_by)
         if robot is None:
             raise RobotNotFound(robot_id)
         return (await self._authored([robot]))[0]
@@ -85,19 +85,6 @@ class RobotService:
         assert robot is not None
         return (await self._authored([robot]))[0]
 
-    def _checked(self, fields: dict[str, Any]) -> dict[str, Any]:
-        """Refuse a model or tools we cannot run, naming the field."""
-        if fields.get("model") is not None:
-            try:
-                parse_model_ref(fields["model"], self.settings)
-            except InvalidModelRef as exc:
-                raise InvalidRobotField("model", str(exc)) from None
-        unknown = sorted(set(fields.get("tools", [])) - TOOL_IDS)
-        if unknown:
-            raise InvalidRobotField(
-                "tools", f"unknown tools: {', '.join(unknown)} (see GET /robots/tools)")
-        return fields
-
     async def _authored(self, robots: list[Robot]) -> list[AuthoredRobot]:
         authors = await profiles(self.pool, [r.author_id for r in robots if r.author_id])
         default_model = self.settings.model_for_new_robots
@@ -108,3 +95,18 @@ class RobotService:
             result.append(AuthoredRobot(robot=r, model=r.model or default_model,
                                         author=author, author_joined=joined))
         return result
+
+
+def checked_fields(fields: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The fields, unless they name a model or tools this server cannot run: then
+    InvalidRobotField naming the field (for the API and the robot tools alike)."""
+    if fields.get("model") is not None:
+        try:
+            parse_model_ref(fields["model"], settings)
+        except InvalidModelRef as exc:
+            raise InvalidRobotField("model", str(exc)) from None
+    unknown = sorted(set(fields.get("tools", [])) - TOOL_IDS)
+    if unknown:
+        raise InvalidRobotField(
+            "tools", f"unknown tools: {', '.join(unknown)} (see GET /robots/tools)")
+    return fields

@@ -31,7 +31,7 @@ from app.eventstore import EventStore, RecordedEvent
 from app.readmodels.messages import MessageRow, UnknownCursor, page_messages
 from app.readmodels.session_listing import ListQuery, list_sessions, page_sessions
 from app.readmodels.sessions import SessionRow, get_session
-from app.services.sessions import caught_up
+from app.readmodels.waiting import READ_MODELS, wait_for
 
 Pool = AsyncConnectionPool[Any]
 
@@ -73,6 +73,14 @@ async def listed_page(pool: Pool, query: ListQuery) -> list[SessionRow]:
     """A page of live sessions, without the total."""
     async with pool.connection() as conn:
         return await page_sessions(conn, query)
+
+
+async def caught_up(services: Services, session_id: str) -> None:
+    """Read your own writes: wait until projections include the stream's last event."""
+    head = await services.store.stream_head(session_stream(session_id))
+    if head is not None:
+        await wait_for(services.pool, head, READ_MODELS,
+                       services.settings.read_your_writes_timeout_s)
 
 
 async def current(services: Services, session_id: str, *, before: str | None = None,

@@ -1,4 +1,5 @@
-"""One session's own settings from the API's side: change them, delete it, fork it."""
+"""One session's own settings from the API's side: change them, delete it, fork it.
+(Reading it back is app/services/session_reads.py.)"""
 
 from __future__ import annotations
 
@@ -8,10 +9,7 @@ from typing import Any
 from app.bootstrap import Services
 from app.domain import decisions
 from app.domain.accounts import Account
-from app.domain.events import session_stream
-from app.eventstore import Checkpoint, EventMetadata
-from app.readmodels.waiting import wait_for
-from app.services.turn_streams import READ_MODELS
+from app.eventstore import EventMetadata
 
 
 async def change_settings(services: Services, account: Account, session_id: str,
@@ -36,22 +34,11 @@ async def fork(services: Services, account: Account, session_id: str,
     """A new session holding this one's history up to `at_message_id`; its id.
     Raises SessionNotFound, UnknownMessage."""
     source = await services.handler.load(session_id)
-    command = decisions.ForkSession(source_id=session_id, at_message_id=at_message_id,
+    command = decisions.ForkSession(source_id=session_id, source=source,
+                                    at_message_id=at_message_id,
                                     new_session_id=uuid.uuid4().hex,
                                     requested_by=str(account.id))
     await services.handler.execute(
-        command.new_session_id, lambda _: decisions.fork_session(source, command),
+        command.new_session_id, lambda state: decisions.fork_session(state, command),
         metadata=EventMetadata(actor=str(account.id)))
     return command.new_session_id
-
-
-async def caught_up(services: Services, session_id: str) -> None:
-    """Read your own writes: wait until projections include the stream's last event."""
-    async with services.pool.connection() as conn:
-        row = await (await conn.execute(
-            "SELECT transaction_id::text::bigint, global_position FROM events"
-            " WHERE stream_id = %s ORDER BY stream_version DESC LIMIT 1",
-            [session_stream(session_id)])).fetchone()
-    if row:
-        await wait_for(services.pool, Checkpoint(*row), READ_MODELS,
-                       services.settings.read_your_writes_timeout_s)

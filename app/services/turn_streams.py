@@ -12,9 +12,7 @@ from app.adapters.streams.relay import TurnRelay
 from app.adapters.streams.replay import stream_from_message
 from app.bootstrap import Services
 from app.eventstore import Checkpoint
-from app.readmodels.waiting import wait_for
-
-READ_MODELS = ["sessions", "messages", "turns"]
+from app.readmodels.waiting import READ_MODELS, wait_for
 
 
 def stream_turn(services: Services, session_id: str, turn_id: str, after: int = 0, *,

@@ -17,7 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from app.domain.events import registry
 from app.eventstore import AppendResult, EventStore
-from app.readmodels.waiting import wait_for
+from app.readmodels.waiting import READ_MODELS, wait_for
 from bench.harness.seeding import seed_session
 from projections import all_projections
 from projections.runner import ProjectionRunner
@@ -57,4 +57,4 @@ async def _project(database_url: str, stop: threading.Event) -> None:
 
 
 async def projected(store: EventStore, result: AppendResult) -> None:
-    assert await wait_for(store.pool, result.checkpoint, ["sessions", "messages", "turns"], 20)
+    assert await wait_for(store.pool, result.checkpoint, READ_MODELS, 20)

@@ -12,7 +12,7 @@ import httpx
 import msgspec
 import uvicorn
 
-from app.adapters.http_server import EmbeddedServer
+from app.adapters.http_server import InProcessServer
 from app.adapters.llm.local_model import LocalModelServer
 from app.api.app import create_app
 from app.bootstrap import Services
@@ -32,7 +32,7 @@ class Stack:
         self.token = ""
         self.services: Services | None = None
         self._tasks: list[asyncio.Task[Any]] = []
-        self._servers: list[tuple[EmbeddedServer, asyncio.Task[Any]]] = []
+        self._servers: list[tuple[InProcessServer, asyncio.Task[Any]]] = []
         self._workers: list[tuple[Any, asyncio.Task[Any]]] = []
 
     async def start(self, api_instances: int = 2, workers: int = 1) -> None:
@@ -49,7 +49,7 @@ class Stack:
 
     async def _start_api(self) -> None:
         port = free_port()
-        server = EmbeddedServer(uvicorn.Config(create_app(self.settings), host="127.0.0.1",
+        server = InProcessServer(uvicorn.Config(create_app(self.settings), host="127.0.0.1",
                                             port=port, log_level="warning", lifespan="on"))
         self._servers.append((server, asyncio.create_task(server.serve())))
         while not server.started:  # noqa: ASYNC110 (uvicorn exposes a flag, not an event)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from app.domain import decisions as d
@@ -22,6 +23,10 @@ TEXT = [{"type": "text", "text": "hi"}]
 
 def given(*events: Event) -> SessionState:
     return fold(list(events))
+
+
+def at_version(state: SessionState, version: int) -> SessionState:
+    return msgspec.structs.replace(state, version=version)
 
 
 def a_session_with_an_exchange() -> list[Event]:
@@ -65,14 +70,14 @@ def test_deleting_is_idempotent_and_a_session_that_never_was_is_not_found() -> N
         d.delete_session(given(), d.DeleteSession(session_id="s"))
 
 
-def fork(at: str = "a1") -> d.ForkSession:
-    return d.ForkSession(source_id="s", at_message_id=at, new_session_id="f",
+def fork(source: SessionState, at: str = "a1") -> d.ForkSession:
+    return d.ForkSession(source_id="s", source=source, at_message_id=at, new_session_id="f",
                          requested_by="b")
 
 
 def test_a_fork_copies_history_up_to_the_message_and_keeps_the_robot() -> None:
-    source = msgspec_version(given(*a_session_with_an_exchange()), 5)
-    events = d.fork_session(source, fork())
+    source = at_version(given(*a_session_with_an_exchange()), 5)
+    events = d.fork_session(given(), fork(source))
     assert events[:2] == [
         SessionStarted(session_id="f", created_by="b", name="Chat"),
         SessionForked(session_id="f", from_session_id="s", at_message_id="a1", at_version=5,
@@ -83,13 +88,22 @@ def test_a_fork_copies_history_up_to_the_message_and_keeps_the_robot() -> None:
 
 def test_a_fork_at_an_unknown_message_or_of_a_deleted_session_is_refused() -> None:
     with pytest.raises(d.UnknownMessage):
-        d.fork_session(given(*a_session_with_an_exchange()), fork("nope"))
+        d.fork_session(given(), fork(given(*a_session_with_an_exchange()), "nope"))
     with pytest.raises(d.SessionNotFound):
-        d.fork_session(given(*a_session_with_an_exchange(), SessionDeleted(session_id="s")),
-                       fork())
+        d.fork_session(given(), fork(given(*a_session_with_an_exchange(),
+                                           SessionDeleted(session_id="s"))))
 
 
-def msgspec_version(state: SessionState, version: int) -> SessionState:
-    import msgspec
+def test_a_fork_never_writes_over_a_session_that_exists() -> None:
+    taken = given(SessionStarted(session_id="f"))
+    with pytest.raises(d.SessionExists):
+        d.fork_session(taken, fork(given(*a_session_with_an_exchange())))
 
-    return msgspec.structs.replace(state, version=version)
+
+def test_a_system_template_that_does_not_parse_is_refused_with_its_line() -> None:
+    from app.domain.templates import TemplateError
+
+    with pytest.raises(TemplateError) as refused:
+        d.change_settings(given(*a_session_with_an_exchange()),
+                          settings(system_template="Hi\n{{ robot.name "))
+    assert refused.value.line == 2

@@ -5,6 +5,7 @@ errors.py) what it refuses. No I/O and no clock: ids and times arrive on the com
 """
 
 from app.domain.decisions.errors import (
+    SessionExists,
     SessionGone,
     SessionNotFound,
     StaleAttempt,
@@ -53,6 +54,7 @@ __all__ = [
     "GiveUpTurn",
     "PostMessage",
     "RecordStep",
+    "SessionExists",
     "SessionGone",
     "SessionNotFound",
     "StaleAttempt",

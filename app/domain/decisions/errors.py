@@ -8,6 +8,11 @@ class SessionNotFound(Exception):
         super().__init__(f"no session with id {session_id}")
 
 
+class SessionExists(Exception):
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"a session with id {session_id} already exists")
+
+
 class SessionGone(Exception):
     def __init__(self, session_id: str) -> None:
         super().__init__(f"session {session_id} was deleted")

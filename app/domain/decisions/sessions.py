@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from app.domain.decisions.errors import SessionNotFound, UnknownMessage
+from app.domain.decisions.errors import SessionExists, SessionNotFound, UnknownMessage
 from app.domain.events import (
     AssistantMessageCompleted,
     MessagePosted,
@@ -16,6 +16,7 @@ from app.domain.events import (
     SessionStarted,
 )
 from app.domain.session import Message, SessionSettings, SessionState
+from app.domain.templates import check_template
 from app.eventstore import Event
 
 
@@ -26,9 +27,12 @@ class ChangeSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 def change_settings(state: SessionState, cmd: ChangeSettings) -> list[Event]:
     """Record only what actually changes; an empty or no-op change appends nothing.
-    Raises SessionNotFound."""
+    Raises SessionNotFound, and TemplateError for a system template that does not parse (a
+    broken one never reaches a turn)."""
     if not state.exists or state.deleted:
         raise SessionNotFound(cmd.session_id)
+    if isinstance(template := cmd.changes.get("system_template"), str):
+        check_template(template)
     current = {"name": state.name, **msgspec.structs.asdict(state.settings)}
     changed = {k: v for k, v in cmd.changes.items() if current.get(k) != v}
     if not changed:
@@ -51,15 +55,19 @@ def delete_session(state: SessionState, cmd: DeleteSession) -> list[Event]:
 
 class ForkSession(msgspec.Struct, frozen=True, kw_only=True):
     source_id: str
+    source: SessionState  # the source session as the fork was asked for
     at_message_id: str
     new_session_id: str
     requested_by: str | None
 
 
-def fork_session(source: SessionState, cmd: ForkSession) -> list[Event]:
-    """The new session's first events: where it came from, its settings, and copies of the
-    source's messages up to and including `at_message_id` (nothing after it).
-    Raises SessionNotFound, UnknownMessage."""
+def fork_session(state: SessionState, cmd: ForkSession) -> list[Event]:
+    """The new session's (`state`) first events: where it came from, its settings, and
+    copies of the source's messages up to and including `at_message_id` (nothing after it).
+    Raises SessionNotFound, UnknownMessage, SessionExists."""
+    source = cmd.source
+    if state.exists:
+        raise SessionExists(cmd.new_session_id)
     if not source.exists or source.deleted:
         raise SessionNotFound(cmd.source_id)
     if source.message(cmd.at_message_id) is None:

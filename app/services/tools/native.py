@@ -13,9 +13,9 @@ from app.adapters.robots import RobotNameTaken
 from app.domain import decisions
 from app.domain.accounts import Permission
 from app.domain.robots import Robot
-from app.domain.tools import TOOL_IDS
 from app.eventstore import EventMetadata
 from app.readmodels.search import search_messages
+from app.services.robots import InvalidRobotField, checked_fields
 from app.services.tools.context import ToolContext, ToolFailed
 
 Run = Callable[[ToolContext, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -62,11 +62,13 @@ async def robot_get(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     return _robot_out(await _live_robot(ctx, args["robot_id"]), full=True)
 
 
-def _fields(args: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(args.get("tools", [])) - TOOL_IDS)
-    if unknown:
-        raise ToolFailed(f"unknown tools: {', '.join(unknown)}")
-    return {k: v for k, v in args.items() if k != "robot_id"}
+def _fields(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    """The robot fields a call sets, checked as the API checks them."""
+    fields = {k: v for k, v in args.items() if k != "robot_id"}
+    try:
+        return checked_fields(fields, ctx.services.settings)
+    except InvalidRobotField as exc:
+        raise ToolFailed(str(exc)) from None
 
 
 def _author(ctx: ToolContext) -> uuid.UUID:
@@ -76,7 +78,7 @@ def _author(ctx: ToolContext) -> uuid.UUID:
 
 
 async def robot_create(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    fields = {"description": "", **_fields(args)}
+    fields = {"description": "", **_fields(ctx, args)}
     try:
         robot = await ctx.services.robots.create(fields, _author(ctx))
     except RobotNameTaken as exc:
@@ -86,7 +88,7 @@ async def robot_create(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]
 
 async def robot_update(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     try:
-        robot = await ctx.services.robots.update(_robot_id(args["robot_id"]), _fields(args),
+        robot = await ctx.services.robots.update(_robot_id(args["robot_id"]), _fields(ctx, args),
                                                  _author(ctx))
     except RobotNameTaken as exc:
         raise ToolFailed(str(exc)) from None

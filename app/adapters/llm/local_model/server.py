@@ -8,7 +8,7 @@ from types import TracebackType
 
 import uvicorn
 
-from app.adapters.http_server import EmbeddedServer
+from app.adapters.http_server import InProcessServer
 from app.adapters.llm.local_model.app import LocalModelApp, ReceivedRequest
 from app.adapters.llm.local_model.book import ScriptBook
 from app.adapters.llm.local_model.script import Script
@@ -29,7 +29,7 @@ class LocalModelServer:
         self.app = LocalModelApp(ScriptBook(default), models)
         self._host = host
         self._port = port
-        self._server: EmbeddedServer | None = None
+        self._server: InProcessServer | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -98,7 +98,7 @@ class LocalModelServer:
             self.app, lifespan="off", ws="none", log_config=None, access_log=False,
             timeout_graceful_shutdown=1, timeout_keep_alive=30,
         )
-        self._server = EmbeddedServer(config)
+        self._server = InProcessServer(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
         while not self._server.started:
             if self._task.done():
