@@ -107,6 +107,12 @@ class SessionState(msgspec.Struct, frozen=True, kw_only=True):
         """The turn that runs now or runs next: the earliest one not finished."""
         return next((t for t in self.turns if not t.finished), None)
 
+    @property
+    def next_to_run(self) -> Turn | None:
+        """The turn to hand a worker now: the active one, if no worker has it yet."""
+        turn = self.active_turn
+        return turn if turn is not None and turn.status == "requested" else None
+
 
 def _replace_turn(state: SessionState, turn_id: str, **changes: object) -> SessionState:
     turns = tuple(msgspec.structs.replace(t, **changes) if t.turn_id == turn_id else t

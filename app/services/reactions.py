@@ -50,8 +50,8 @@ async def end_the_stream(ctx: Reactions, event: Event, outcome: Outcome) -> None
 async def start_the_next_turn(ctx: Reactions, _: Event, outcome: Outcome) -> None:
     """Hand the session's next turn to a worker once nothing runs ahead of it. Enqueueing
     is idempotent by turn id, so running this for several events of one commit is safe."""
-    following = outcome.state.active_turn
-    if following is not None and following.status == "requested":
+    following = outcome.state.next_to_run
+    if following is not None:
         await enqueue_turn(ctx.arq, outcome.session_id, following.turn_id,
                            robot_id=following.robot_id)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -183,3 +184,21 @@ def native_results(body: dict[str, Any], provider: str) -> list[tuple[str, str, 
     assert last["role"] == "user" and isinstance(last["content"], list), last
     return [(b["tool_use_id"], b["content"], b["is_error"]) for b in last["content"]
             if b["type"] == "tool_result"]
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], what: str = "the condition",
+                     timeout: float = 30.0) -> None:
+    """Poll `check` until it holds; fail, naming `what`, if it never does in time."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, f"never: {what}"
+        await asyncio.sleep(0.05)
+
+
+async def robots_named(stack: Stack, name: str) -> int:
+    """How many robots (live or deleted) have this name: a tool's side effects, counted."""
+    assert stack.services is not None
+    async with stack.services.pool.connection() as conn:
+        row = await (await conn.execute(
+            "SELECT count(*) FROM robots WHERE name = %s", [name])).fetchone()
+    return int(row[0]) if row else 0

@@ -7,44 +7,21 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
-from collections.abc import AsyncIterator
-
-import pytest
 
 from app.adapters.llm.local_model import Script
 from app.adapters.streams.keys import arq_queue, buffer_key
-from app.config.settings import Settings
 from tests.chat.helpers import (
     event_types,
     robot_with_script,
     start_unwatched,
     turn_row,
     wait_turn,
+    wait_until,
 )
 from tests.chat.sse import read_all, text_of
-from tests.chat.stack import Stack, running_stack, worker_environment
-from tests.services import FoundServices
+from tests.chat.stack import Stack, worker_environment
 
 SLOW = Script(text=" ".join(f"w{i}" for i in range(40)), tokens_per_second=20)
-
-
-@pytest.fixture(scope="module")
-async def bare_stack(services: FoundServices, database: str) -> AsyncIterator[Stack]:
-    """API and projector, no worker: each test brings the workers it needs."""
-    base = Settings(database_url=database, redis_url=services.redis_url,
-                    redis_prefix=f"{services.redis_prefix}-{uuid.uuid4().hex[:6]}",
-                    db_pool_min=1, db_pool_max=8, turn_lease_s=1.5, sweep_interval_s=1,
-                    sweep_grace_s=1.0)
-    async with running_stack(base, workers=0) as running:
-        yield running
-
-
-async def wait_until(check, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 async def test_a_worker_killed_mid_turn_is_retried_and_ends_with_one_answer(
@@ -65,7 +42,7 @@ async def test_a_worker_killed_mid_turn_is_retried_and_ends_with_one_answer(
                 buffer_key(stack.settings.redis_prefix, turn_id))
             return bool(row and row["status"] == "running") and parts > 8
 
-        await wait_until(midway)
+        await wait_until(midway, "the turn half streamed")
         os.kill(doomed.pid, signal.SIGKILL)
         await asyncio.wait_for(doomed.wait(), 10)
     finally:

@@ -17,15 +17,13 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
 import psycopg
-import pytest
 
 from app.adapters.llm.local_model import Script, ScriptedToolCall
-from app.config.settings import Settings
 from app.domain.events import (
     AssistantMessageCompleted,
     StepCompleted,
@@ -34,32 +32,28 @@ from app.domain.events import (
     TurnCancelled,
     TurnCompleted,
     TurnFailed,
-    session_stream,
 )
 from app.domain.steps import UNKNOWN_OUTCOME
 from app.eventstore import Event
 from app.readmodels.search import search_messages
-from tests.chat.helpers import messages, new_id, robot_with_script, start_unwatched, wait_turn
+from tests.chat.helpers import (
+    logged,
+    messages,
+    model_requests,
+    new_id,
+    robot_with_script,
+    robots_named,
+    start_unwatched,
+    wait_turn,
+    wait_until,
+)
 from tests.chat.sse import Frame, read_all, text_of
-from tests.chat.stack import Stack, running_stack, worker_environment
-from tests.services import FoundServices
+from tests.chat.stack import Stack, worker_environment
 
 CALL = "c1"
 ANSWER = "All done here."
 CREATE = "INSERT INTO robot_changes%"  # robot_create's second write, in its transaction
 SEARCH = "%ts_headline%"  # session_search's query
-
-
-@pytest.fixture(scope="module")
-async def bare_stack(services: FoundServices, database: str) -> AsyncIterator[Stack]:
-    """API and projector, no worker: each test brings the workers it needs. A dead
-    worker's turn is retried about 1.5 s after it died."""
-    base = Settings(database_url=database, redis_url=services.redis_url,
-                    redis_prefix=f"{services.redis_prefix}-{uuid.uuid4().hex[:6]}",
-                    db_pool_min=1, db_pool_max=8, turn_lease_s=1.5, sweep_interval_s=1,
-                    sweep_grace_s=1.0)
-    async with running_stack(base, workers=0) as running:
-        yield running
 
 
 class ToolTurn(msgspec.Struct, frozen=True):
@@ -124,19 +118,6 @@ async def table_locked(stack: Stack, table: str) -> AsyncIterator[None]:
             await conn.rollback()
 
 
-async def wait_until(check: Callable[[], Awaitable[bool]], what: str,
-                     timeout: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, f"never: {what}"
-        await asyncio.sleep(0.05)
-
-
-async def logged(stack: Stack, session: str) -> list[Event]:
-    assert stack.services is not None
-    return [r.event for r in await stack.services.store.read_stream(session_stream(session))]
-
-
 async def wait_logged(stack: Stack, session: str, kind: type[Event]) -> None:
     async def seen() -> bool:
         return any(isinstance(e, kind) for e in await logged(stack, session))
@@ -166,29 +147,16 @@ async def wait_gone(stack: Stack, query_like: str) -> None:
     await wait_until(gone, f"no session left running a query like {query_like!r}")
 
 
-async def robots_named(stack: Stack, name: str) -> int:
-    assert stack.services is not None
-    async with stack.services.pool.connection() as conn:
-        row = await (await conn.execute(
-            "SELECT count(*) FROM robots WHERE name = %s", [name])).fetchone()
-    return int(row[0]) if row else 0
-
-
-def asks(stack: Stack, model: str) -> list[dict[str, Any]]:
-    """The completion requests the model server received for `model`, oldest first."""
-    return [r.body for r in stack.model.completions()
-            if isinstance(r.body, dict) and r.body.get("model") == model]
-
-
 def steps_asked(stack: Stack, model: str) -> list[int]:
     """The step each request asked for: one more than the assistant messages it carried."""
     return [1 + sum(m["role"] == "assistant" for m in body["messages"])
-            for body in asks(stack, model)]
+            for body in model_requests(stack, model)]
 
 
 def tool_results_sent(stack: Stack, model: str) -> list[str]:
     """What the model was told the tools gave, in its latest request."""
-    return [m["content"] for m in asks(stack, model)[-1]["messages"] if m["role"] == "tool"]
+    latest = model_requests(stack, model)[-1]
+    return [m["content"] for m in latest["messages"] if m["role"] == "tool"]
 
 
 def of_call(events: list[Event], kind: type[Event]) -> list[Any]:

@@ -9,6 +9,7 @@ import asyncio
 import json
 import time
 import uuid
+from typing import Any
 
 import pytest
 
@@ -33,6 +34,7 @@ from tests.chat.helpers import (
     new_id,
     part_types,
     parts_of,
+    robots_named,
     scripted_robot,
     wait_turn,
 )
@@ -46,14 +48,6 @@ ERROR_FLAG = {"openai": None, "anthropic": True}
 
 def turn_of(got: list[Frame]) -> str:
     return str(got[0].id).rsplit(":", 1)[0]
-
-
-async def robots_named(stack: Stack, name: str) -> int:
-    assert stack.services is not None
-    async with stack.services.pool.connection() as conn:
-        row = await (await conn.execute("SELECT count(*) FROM robots WHERE name = %s",
-                                        [name])).fetchone()
-    return int(row[0]) if row else 0
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -109,36 +103,44 @@ async def test_a_robot_at_its_step_limit_completes_the_turn_with_finish_reason_s
     assert [p["toolCallId"] for p in message["parts"] if p["type"] == "dynamic-tool"] == ids[:2]
 
 
-async def test_a_members_turn_cannot_create_a_robot_and_an_admins_creates_exactly_one(
+async def robot_create_turn(stack: Stack, token: str) -> tuple[list[Any], str, str]:
+    """A turn whose model calls robot_create then answers "Done.": its frames, the call's
+    id and the robot name it asked for. The turn completes either way."""
+    robot, model = await scripted_robot(stack, tools=("robot_create",))
+    call, name = new_id("call"), new_id("made")
+    stack.model.enqueue_for_model(
+        model, calls(ScriptedToolCall(name="robot_create", arguments=json.dumps(
+            {"name": name, "playbook": "Be helpful."}), call_id=call)),
+        Script(text="Done."))
+    session = new_id("s")
+    got = await chat(stack, session, "Make me a robot", robot=robot, token=token)
+    assert text_of(got) == "Done." and got[-2].data["type"] == "finish"
+    assert isinstance((await logged(stack, session))[-1], TurnCompleted)
+    return got, call, name
+
+
+async def test_a_members_turn_is_refused_robot_create_and_no_robot_is_made(
     stack: Stack,
 ) -> None:
     assert stack.services is not None
     _, member = await stack.services.accounts.create(new_id("member"), None, Role.MEMBER)
-    for token, name in ((member, new_id("by-member")), (stack.token, new_id("by-admin"))):
-        robot, model = await scripted_robot(stack, tools=("robot_create",))
-        call = new_id("call")
-        stack.model.enqueue_for_model(
-            model, calls(ScriptedToolCall(name="robot_create", arguments=json.dumps(
-                {"name": name, "playbook": "Be helpful."}), call_id=call)),
-            Script(text="Done."))
-        session = new_id("s")
-        got = await chat(stack, session, "Make me a robot", robot=robot, token=token)
-        assert text_of(got) == "Done." and got[-2].data["type"] == "finish"
-        assert isinstance((await logged(stack, session))[-1], TurnCompleted)
-        if token == member:
-            [refused] = parts_of(got, "tool-output-error")
-            assert refused["toolCallId"] == call
-            assert refused["errorText"].startswith("permission denied"), refused
-            assert "MANAGE_ROBOTS" in refused["errorText"]
-            assert await robots_named(stack, name) == 0
-        else:
-            [created] = parts_of(got, "tool-output-available")
-            assert created["toolCallId"] == call
-            assert (created["output"]["name"], created["output"]["playbook"]) == (
-                name, "Be helpful.")
-            assert await robots_named(stack, name) == 1
-            made = await stack.services.robots.get(uuid.UUID(created["output"]["id"]))
-            assert made is not None and made.name == name
+    got, call, name = await robot_create_turn(stack, member)
+    [refused] = parts_of(got, "tool-output-error")
+    assert refused["toolCallId"] == call
+    assert refused["errorText"].startswith("permission denied"), refused
+    assert "MANAGE_ROBOTS" in refused["errorText"]
+    assert await robots_named(stack, name) == 0
+
+
+async def test_an_admins_turn_creates_exactly_one_robot(stack: Stack) -> None:
+    assert stack.services is not None
+    got, call, name = await robot_create_turn(stack, stack.token)
+    [created] = parts_of(got, "tool-output-available")
+    assert created["toolCallId"] == call
+    assert (created["output"]["name"], created["output"]["playbook"]) == (name, "Be helpful.")
+    assert await robots_named(stack, name) == 1
+    made = await stack.services.robots.get(uuid.UUID(created["output"]["id"]))
+    assert made is not None and made.name == name
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

@@ -51,8 +51,8 @@ def given(*events: Event) -> SessionState:
 
 def runs_next(state: SessionState) -> str | None:
     """The turn the reactions hand to a worker after these events, if any."""
-    turn = state.active_turn
-    return turn.turn_id if turn is not None and turn.status == "requested" else None
+    turn = state.next_to_run
+    return turn.turn_id if turn is not None else None
 
 
 def cancel(turn_id: str = "t1") -> d.CancelTurn:
@@ -73,7 +73,9 @@ def test_the_first_message_starts_the_session_and_requests_a_turn() -> None:
 
 
 def test_posting_the_same_message_again_attaches_to_its_turn() -> None:
-    assert d.post_message(given(*first_turn()), post(turn_id="t-other")) == []
+    state = given(*first_turn())
+    assert d.post_message(state, post(turn_id="t-other")) == []
+    assert state.turn_for_message("m1").turn_id == "t1"  # type: ignore[union-attr]
 
 
 def test_a_second_message_while_a_turn_is_active_is_rejected_by_default() -> None:

@@ -12,8 +12,8 @@ package.json/lock into ~/.cache/robots-test-ai-sdk/, outside the repository.
         result["parts"]  # every part of the assembled message; tool parts with toolName, ...
 
 The `ai_sdk` fixture (parametrized over AI_SDK_MAJORS, ids "ai6" and "ai7") and
-`ai_sdk_project` are registered for tests/e2e by its conftest.py; elsewhere, call
-`ai_sdk_client(major)`.
+`ai_sdk_project` are registered for tests/e2e by its conftest.py, with the module-scoped
+`stack` they run against.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from typing import Any
 import pytest
 
 from tests.chat.stack import Stack
+from tests.services import cannot_check
 
 AI_SDK_MAJORS = ("6", "7")
 """The `ai` majors the client runs with; package.json installs `ai<major>` for each."""
@@ -173,7 +174,7 @@ def _install(npm: str, target: Path) -> None:
             done = None
         if done is None or done.returncode != 0:
             if not _registry_reachable(npm):
-                pytest.skip("the npm registry is unreachable: cannot install the AI SDK client")
+                cannot_check("the npm registry is unreachable: cannot install the AI SDK client")
             output = "timed out" if done is None else (done.stdout + done.stderr)[-4000:]
             pytest.fail(f"`{' '.join(command)}` failed in {staging}:\n{output}")
         with contextlib.suppress(OSError):  # another run finished first: keep theirs
@@ -184,10 +185,11 @@ def _install(npm: str, target: Path) -> None:
 
 @functools.cache
 def install_ai_sdk_project() -> AiSdkProject:
-    """The node project, installed on first use (skips the test when node or npm is missing)."""
+    """The node project, installed on first use (without node and npm the test skips, or
+    under CI fails)."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
-        pytest.skip("node and npm are needed to run the AI SDK client (the `ai` npm package)")
+        cannot_check("node and npm are needed to run the AI SDK client (the `ai` npm package)")
     digest = hashlib.sha256()
     for name in MANIFESTS:
         if (PROJECT / name).exists():
@@ -203,13 +205,6 @@ def install_ai_sdk_project() -> AiSdkProject:
         partial.write_bytes(source)
         partial.replace(script)
     return AiSdkProject(node, script)
-
-
-def ai_sdk_client(major: str) -> AiSdkClient:
-    """A client for one major of `ai` ("6" or "7"), installing the project on first use."""
-    if major not in AI_SDK_MAJORS:
-        raise ValueError(f"no `ai` {major!r} installed: choose one of {AI_SDK_MAJORS}")
-    return AiSdkClient(install_ai_sdk_project(), major)
 
 
 @pytest.fixture(scope="session")

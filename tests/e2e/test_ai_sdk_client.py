@@ -6,38 +6,17 @@ Every test runs once with `ai` 6 and once with `ai` 7 (the `ai_sdk` fixture, ids
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-
-import pytest
-
 from app.adapters.llm.local_model import Script
-from app.config.settings import Settings
 from tests.chat.helpers import messages, new_id, robot_with_script
-from tests.chat.stack import Stack, running_stack
+from tests.chat.stack import Stack
 from tests.e2e.ai_sdk_support import (
     AiSdkClient,
-    AiSdkProject,
     assert_no_rejections,
     text_parts,
 )
-from tests.services import FoundServices
 
 REPLY = 'Grüße! A "quoted" reply — with <markup> & an emoji 🚀,\nover two lines.'
 REASONING = "The user greets me. I answer in kind, briefly."
-
-
-@pytest.fixture(scope="module")
-async def stack(ai_sdk_project: AiSdkProject, services: FoundServices,
-                database: str) -> AsyncIterator[Stack]:
-    # Depends on the project so a first-run npm install happens before the stack starts (and
-    # not on `ai_sdk`, so both majors share one stack). Default lease and sweep timings:
-    # nothing here tests recovery, and a slow machine must not retry.
-    base = Settings(database_url=database, redis_url=services.redis_url,
-                    redis_prefix=f"{services.redis_prefix}-{uuid.uuid4().hex[:6]}",
-                    db_pool_min=1, db_pool_max=8)
-    async with running_stack(base) as running:
-        yield running
 
 
 async def test_the_ai_sdk_folds_our_stream_into_the_scripted_message_and_replays_it(

@@ -10,37 +10,19 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
-
 from app.adapters.llm.local_model import Script, ScriptedToolCall
-from app.config.settings import Settings
 from tests.chat.helpers import assistant_rows, calls, new_id, scripted_robot
-from tests.chat.stack import Stack, running_stack
+from tests.chat.stack import Stack
 from tests.e2e.ai_sdk_support import (
     AiSdkClient,
-    AiSdkProject,
     assert_no_rejections,
     tool_parts,
 )
-from tests.services import FoundServices
 
 ANSWER = "You are talking to a test robot; the clock says it is late."
 TOOL_FIELDS = ("type", "toolCallId", "toolName", "state", "input", "output", "errorText")
-
-
-@pytest.fixture(scope="module")
-async def stack(ai_sdk_project: AiSdkProject, services: FoundServices,
-                database: str) -> AsyncIterator[Stack]:
-    # As in test_ai_sdk_client.py: the npm install (first run) happens before the stack
-    # starts, both majors share the stack, and lease and sweep timings are the defaults.
-    base = Settings(database_url=database, redis_url=services.redis_url,
-                    redis_prefix=f"{services.redis_prefix}-{uuid.uuid4().hex[:6]}",
-                    db_pool_min=1, db_pool_max=8)
-    async with running_stack(base) as running:
-        yield running
 
 
 def comparable(part: dict[str, Any]) -> dict[str, Any]:

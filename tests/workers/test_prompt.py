@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from app.domain.events import MessagePosted, SessionSettingsChanged, SessionStarted, TurnRequested
+from app.domain.events import (
+    AssistantMessageCompleted,
+    MessagePosted,
+    SessionSettingsChanged,
+    SessionStarted,
+    TurnRequested,
+)
 from app.domain.robots import Robot
 from app.domain.session import fold
 from workers.turns.prompt import PromptError, build_request
@@ -74,40 +80,47 @@ def test_a_template_that_fails_to_render_is_a_clear_error() -> None:
         build_request(state, turn, ROBOT, "x")
 
 
-def a_reply_with_a_tool_call(turn_id: str, output_words: int) -> list[Any]:
-    from app.domain.events import AssistantMessageCompleted
-
-    return [AssistantMessageCompleted(
-        turn_id=turn_id, message_id=f"msg-{turn_id}", robot_id="r", robot_name="R",
-        model="local/echo", parts=[
-            {"type": "step-start"},
-            {"type": "dynamic-tool", "toolCallId": f"c-{turn_id}", "toolName": "robot_list",
-             "state": "output-available", "input": {},
-             "output": {"robots": "x " * output_words}},
-            {"type": "step-start"}, {"type": "text", "text": "There are robots."}])]
+def a_reply_with_a_tool_call(output_words: int) -> AssistantMessageCompleted:
+    return AssistantMessageCompleted(
+        turn_id="t1", message_id="msg-t1", robot_id="r", robot_name="R", model="local/echo",
+        parts=[{"type": "step-start"},
+               {"type": "dynamic-tool", "toolCallId": "c-t1", "toolName": "robot_list",
+                "state": "output-available", "input": {},
+                "output": {"robots": "x " * output_words}},
+               {"type": "step-start"}, {"type": "text", "text": "There are robots."}])
 
 
-def test_a_reply_goes_to_the_model_as_its_steps_calls_and_results_and_a_cut_never_splits_them(
-) -> None:
-    events: list[Any] = [SessionStarted(session_id="s")]
-    for n in (1, 2):
-        events += [MessagePosted(session_id="s", message_id=f"q{n}",
-                                 parts=[{"type": "text", "text": f"question {n}"}]),
-                   TurnRequested(session_id="s", turn_id=f"t{n}", message_id=f"q{n}",
-                                 robot_id="r")]
-        if n == 1:
-            events += a_reply_with_a_tool_call("t1", output_words=40)
-    whole = fold(events)
-    request = build_request(whole, whole.turn("t2"), ROBOT, "echo")  # type: ignore[arg-type]
+def two_questions(*settings: SessionSettingsChanged, output_words: int = 40) -> Any:
+    """q1 answered with a tool call and text, then q2 asked: the state and q2's turn."""
+    state = fold([
+        SessionStarted(session_id="s"), *settings,
+        MessagePosted(session_id="s", message_id="q1",
+                      parts=[{"type": "text", "text": "question 1"}]),
+        TurnRequested(session_id="s", turn_id="t1", message_id="q1", robot_id="r"),
+        a_reply_with_a_tool_call(output_words),
+        MessagePosted(session_id="s", message_id="q2",
+                      parts=[{"type": "text", "text": "question 2"}]),
+        TurnRequested(session_id="s", turn_id="t2", message_id="q2", robot_id="r")])
+    return state, state.turn("t2")
+
+
+def test_a_reply_goes_to_the_model_as_its_calls_then_their_results_then_its_text() -> None:
+    request = build_request(*two_questions(), ROBOT, "echo")
     assert [m.role for m in request.messages] == ["user", "assistant", "tool", "assistant",
                                                   "user"]
     assert request.messages[1].tool_calls[0].call_id == "c-t1"
     assert request.messages[2].tool_results[0].call_id == "c-t1"
-    # A budget too small for the reply drops the reply whole, never its call alone.
-    tight = fold([SessionSettingsChanged(session_id="s", token_budget=30,
-                                         context_overflow="truncate")], whole)
-    cut = build_request(tight, tight.turn("t2"), ROBOT, "echo")  # type: ignore[arg-type]
-    assert [m.role for m in cut.messages] == ["user"]
-    calls = {c.call_id for m in cut.messages for c in m.tool_calls}
-    results = {r.call_id for m in cut.messages for r in m.tool_results}
-    assert calls == results
+    assert request.messages[3].text == "There are robots."
+
+
+def test_a_budget_that_cannot_hold_a_reply_drops_it_whole_never_its_call_alone() -> None:
+    budget = SessionSettingsChanged(session_id="s", token_budget=30,
+                                    context_overflow="truncate")
+    request = build_request(*two_questions(budget), ROBOT, "echo")
+    assert [(m.role, m.text) for m in request.messages] == [("user", "question 2")]
+    # A budget that holds the reply keeps the call with its result.
+    roomy = SessionSettingsChanged(session_id="s", token_budget=60,
+                                   context_overflow="truncate")
+    kept = build_request(*two_questions(roomy, output_words=4), ROBOT, "echo")
+    assert [m.role for m in kept.messages] == ["user", "assistant", "tool", "assistant",
+                                               "user"]

@@ -106,12 +106,10 @@ const describe = (error) => ({
 
 const result = {
   mode: args.resume ? 'resume' : 'send',
-  sdkMajor: Number(args.ai),
   sdkVersion: createRequire(import.meta.url)(`${sdkPackage}/package.json`).version,
   nodeVersion: process.version,
   responses: [], // status and headers of each HTTP response, observed only
   chunkTypes: [],
-  chunks: [], // every chunk the SDK parsed, as parsed
   finishReason: null, // of the `finish` chunk
   startMessageId: null,
   errorChunks: [], // errorText of each `error` chunk the SDK parsed
@@ -204,7 +202,6 @@ try {
         transform(chunk, controller) {
           result.timing.firstChunkMs ??= since();
           result.chunkTypes.push(chunk.type);
-          result.chunks.push(chunk);
           if (chunk.type === 'start') result.startMessageId = chunk.messageId ?? null;
           if (chunk.type === 'error') result.errorChunks.push(chunk.errorText);
           if (chunk.type === 'finish') result.finishReason = chunk.finishReason ?? null;
