@@ -81,7 +81,7 @@ async def scratch_bench(admin_url: str, redis_url: str) -> AsyncIterator[Bench]:
     async with scratch_database(admin_url, migrate=False) as url:
         bench = Bench(admin_url=admin_url, redis_url=redis_url, db_url=url,
                       prefix=f"robots-bench-{uuid.uuid4().hex[:8]}",
-                      folder=Path(tempfile.mkdtemp(prefix="robots-bench-turns-")))
+                      folder=Path(tempfile.mkdtemp(prefix="robots-bench-")))
         try:
             run_to_end("robots migrate", robots_command("migrate"), bench.env())
             out = run_to_end("robots accounts create",
@@ -188,3 +188,11 @@ def _port_of(url: str, default: int) -> int:
     info = psycopg.conninfo.conninfo_to_dict(url)
     port = info.get("port")
     return int(port) if port else default
+
+
+async def backend_pids(bench: Bench) -> set[int]:
+    """Pids of the PostgreSQL backends serving the run's database."""
+    async with await psycopg.AsyncConnection.connect(bench.admin_url, autocommit=True) as c:
+        rows = await (await c.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s",
+                                      [bench.db_name])).fetchall()
+    return {int(r[0]) for r in rows}

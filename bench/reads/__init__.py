@@ -1,6 +1,6 @@
 """Session reads at scale: the listing and one session's messages, timed on the server.
 
-    .venv/bin/python -m bench.reads [--quick] [--keep] [--database-url URL] [--samples N]
+    .venv/bin/python -m bench.reads [--quick] [--keep] [--reuse-database URL] [--samples N]
 
 Seeds 100,000 sessions and 1,000,000 messages (--quick: 10,000 and 100,000) through the
 event log with EventStore.append (`seeding`), lets `robots project` build the read models
@@ -11,7 +11,7 @@ baseline, and in process through the handlers' own query functions (`timing`). T
 p99 <= 15 ms each. Finally EXPLAIN (ANALYZE, BUFFERS) of every statement each case runs
 (`explain`).
 
-The scratch database is dropped at the end, even on error, unless --keep; --database-url
+The scratch database is dropped at the end, even on error, unless --keep; --reuse-database
 reuses a kept one (seeding is skipped when its event count matches the plan). --compact
 times the read models after VACUUM FULL instead of a plain VACUUM (see seeding.settle).
 Each timing phase first waits (up to --quiet-wait-s) for the machine to be quiet.

@@ -134,15 +134,15 @@ async def run(args: argparse.Namespace) -> int:
 async def measure(args: argparse.Namespace, p: Plan, folder: Path, prefix: str) -> None:
     """Servers, database and Redis keys for the run, and the run, all undone on exit."""
     async with contextlib.AsyncExitStack() as stack:
-        if args.database_url:
-            url = args.database_url
+        if args.reuse_database:
+            url = args.reuse_database
             await migrate_url(url)
         else:
-            admin = stack.enter_context(admin_postgres(args.admin_url))
+            admin = stack.enter_context(admin_postgres(args.database_url))
             url = await stack.enter_async_context(
                 scratch_database(admin, "robots_bench_reads", keep=args.keep))
             if args.keep:
-                stack.callback(note, f"kept the database; rerun with --database-url '{url}'")
+                stack.callback(note, f"kept the database; rerun with --reuse-database '{url}'")
         redis_url = stack.enter_context(redis_server(args.redis_url))
         stack.push_async_callback(delete_redis_keys, redis_url, f"{prefix}:*")
         env = robots_env(url, redis_url, prefix, folder)
@@ -159,10 +159,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="10x smaller (a few minutes)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
-    parser.add_argument("--database-url", help="an existing database to use (never dropped);"
-                        " seeded unless it already holds the plan's events")
-    parser.add_argument("--admin-url", help="server for the scratch database (default:"
-                        " BENCH_DATABASE_URL, else local, else an embedded one)")
+    # --database-url is the server, as in every other group, so one BENCH_ARGS fits all.
+    parser.add_argument("--database-url", help="admin URL of the server for the scratch"
+                        " database (default: BENCH_DATABASE_URL, else local, else embedded)")
+    parser.add_argument("--reuse-database", help="an existing database to use (never"
+                        " dropped); seeded unless it already holds the plan's events")
     parser.add_argument("--redis-url", help="default: BENCH_REDIS_URL, else local, else an"
                         " embedded one")
     parser.add_argument("--samples", type=int, default=300, help="timed rounds per case")

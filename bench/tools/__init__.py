@@ -16,7 +16,7 @@ its question says, every request stamped), `robots serve`, one `robots worker` a
    and is left out by construction; it is shown beside). Baselines in the same run, on the
    same server: the same two-request exchange driven straight at it by the OpenAI SDK, and
    by the worker's own provider adapter. Target: p50 <= 5 ms.
-2. PostgreSQL statements per turn (bench/turns/statements.py's count: the server's
+2. PostgreSQL statements per turn (bench/harness/statements.py's count: the server's
    statement log for the scratch database) for 1-, 3- and 10-step turns (the first N-1
    steps call current_time), each with a 50- and a 2,000-token reply, and the statements
    each step adds. Target: the same growth per step, whatever the reply's length.

@@ -10,13 +10,12 @@ import shutil
 import sys
 import time
 
-from bench.harness.parts import run_part
+from bench.harness.part_runner import run_part
 from bench.harness.servers import admin_postgres, redis_server, server_summary
-from bench.harness.stack import scratch_bench
+from bench.harness.stack import backend_pids, scratch_bench
 from bench.tools import __doc__ as DESCRIPTION
 from bench.tools.parts import PARTS, TRACE
 from bench.tools.report import QUICK, Results, Sizes, print_report
-from bench.turns.parts import backend_pids
 
 
 async def run(args: argparse.Namespace) -> Results:

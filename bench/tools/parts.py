@@ -13,7 +13,15 @@ import psycopg
 
 from app.cli.embedded import free_port
 from bench.harness.processes import wait_connected
+from bench.harness.sse import Connection
 from bench.harness.stack import Bench, ModelServer, Stack, running_stack, start_model
+from bench.harness.statements import (
+    StatementLog,
+    TurnCount,
+    backend_owners,
+    count,
+    disable,
+)
 from bench.tools.report import Results, Sizes, StatementCounts
 from bench.tools.roundtrip import (
     RoundTrips,
@@ -28,14 +36,6 @@ from bench.tools.roundtrip import (
     trips,
 )
 from bench.tools.trace import read_spans, step_breakdowns
-from bench.turns.sse import Connection
-from bench.turns.statements import (
-    StatementLog,
-    TurnCount,
-    backend_owners,
-    count,
-    disable,
-)
 
 SCRIPTED_MODEL = "bench.tools.scripted_model"
 

@@ -10,10 +10,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bench.harness.figures import Targets, format_table, p50_p90_p99, percentile
-from bench.harness.parts import print_shares
+from bench.harness.part_runner import CORES, print_shares
+from bench.harness.statements import TurnCount
 from bench.tools.roundtrip import RoundTrips, Trip
 from bench.tools.trace import Breakdown, StepBreakdowns
-from bench.turns.statements import TurnCount
 
 ROUND_TRIP_P50_MS = 5.0
 
@@ -37,7 +37,6 @@ QUICK = Sizes(trip_turns=15, trip_warmup=3, trace_turns=10, statement_reps=2)
 class StatementCounts:
     """Statements of each turn run, by (model steps, reply tokens)."""
 
-    method: str = "statement log"
     turns: dict[tuple[int, int], list[TurnCount]] = field(default_factory=dict)
     worker_texts: dict[tuple[int, int], list[list[str]]] = field(default_factory=dict)
 
@@ -148,7 +147,7 @@ def statement_rows(rows: list[list[str]], targets: Targets, counts: StatementCou
         "last answering; counted with log_statement=all on the scratch database (every "
         "statement any process sent, BEGIN/COMMIT included) from POST to [DONE] + 0.5 s, "
         "time-driven polls pushed to 1 h. 'API + worker' counts the API's read-your-writes "
-        "poll once (bench/turns/statements.py); the projector's count depends on how its "
+        "poll once (bench/harness/statements.py); the projector's count depends on how its "
         "wake-ups batch the turn's commits.")
     return notes
 
@@ -177,7 +176,7 @@ def breakdown_rows(steps: StepBreakdowns) -> str:
         return percentile(values, 50)
 
     rows = []
-    for name, _, mean, _ in every.rows():
+    for name, mean in every.means():
         shown = f"  {name.split(' / ', 1)[1]}" if " / " in name else name
         rows.append([shown, _ms(p50(first, name)), _ms(p50(later, name)), _ms(mean)])
     rows.append([f"round trip under the trace (n={first.trips} / {later.trips} / "
@@ -230,8 +229,8 @@ def print_report(results: Results) -> None:
                          f"Read the table for shares, part 1 for the figure.")
     print()
     print("Processes: scripted model, robots serve (1), robots worker (1), robots project, "
-          "the bench client, PostgreSQL and Redis all share the machine's 2 cores, unpinned, "
-          "with whatever else runs on it.")
+          f"the bench client, PostgreSQL and Redis all share the machine's {CORES} cores, "
+          "unpinned, with whatever else runs on it.")
     for note in notes:
         print(note)
     print_shares(results.shares)

@@ -36,8 +36,8 @@ from app.adapters.llm.base import (
 from app.adapters.llm.events import ToolInputEnded
 from app.adapters.llm.openai_adapter import OpenAIAdapter
 from app.domain.tools import TOOLS
+from bench.harness.sse import Connection, chat_body, is_finish, text_delta
 from bench.tools.scripted_model import STAMPS_PATH, Stamp, question
-from bench.turns.sse import Connection, chat_body, is_finish, text_delta
 
 SYSTEM = "You are a helpful assistant for a community team. Answer clearly and briefly."
 CLOCK = TOOLS["current_time"]

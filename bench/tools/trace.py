@@ -16,7 +16,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.harness.figures import percentile
 from bench.tools.roundtrip import Trip
 from bench.tools.traced_worker import STREAM
 
@@ -53,14 +52,12 @@ class Breakdown:
     nested: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     order: list[str] = field(default_factory=list)  # segments in the order they happen
 
-    def rows(self) -> list[tuple[str, float, float, float]]:
-        """(segment, p50 ms, mean ms, mean ms per trip it happened in), in order."""
+    def means(self) -> list[tuple[str, float]]:
+        """(segment, mean ms over every trip), in order."""
         out = []
         for name in self.order:
             values = self.segments.get(name) or self.nested.get(name) or []
-            present = [v for v in values if v > 0]
-            out.append((name, percentile(values, 50), statistics.fmean(values) if values else 0,
-                        statistics.fmean(present) if present else 0))
+            out.append((name, statistics.fmean(values) if values else 0.0))
         return out
 
 

@@ -12,11 +12,11 @@ import sys
 import time
 
 from bench.harness.machine import raise_open_files_limit
-from bench.harness.parts import run_part
+from bench.harness.part_runner import run_part
 from bench.harness.servers import admin_postgres, redis_server, server_summary
-from bench.harness.stack import scratch_bench
+from bench.harness.stack import backend_pids, scratch_bench
 from bench.turns import __doc__ as DESCRIPTION
-from bench.turns.parts import PARTS, backend_pids
+from bench.turns.parts import PARTS
 from bench.turns.report import QUICK, Results, Sizes, print_report
 
 

@@ -4,7 +4,7 @@
 
 `pipeline` posts chats to the API and reads the SSE replies; `direct` posts the same
 streaming completion straight to the stamped fake model. Both read with the same lean
-client (bench.turns.sse), so what differs is only what lies between. Each text delta
+client (bench.harness.sse), so what differs is only what lies between. Each text delta
 carries the model server's send time (bench.turns.stamped_model): latency = read time - send time
 on the machine's one monotonic clock. Runs in its own process so the client's CPU is its
 own line in the report; writes its figures as JSON to --out.
@@ -24,7 +24,7 @@ import httpx
 import msgspec
 
 from bench.harness.machine import raise_open_files_limit
-from bench.turns.sse import DONE, Connection, chat_body, is_finish, text_delta
+from bench.harness.sse import DONE, Connection, chat_body, is_finish, text_delta
 from bench.turns.stamped_model import parse_stamp
 
 # The request a worker sends (workers/prompt.py build_request); bench.turns.measure's

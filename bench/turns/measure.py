@@ -23,8 +23,8 @@ import msgspec
 from app.adapters.llm.base import ModelRequest, PromptMessage, ProviderConfig
 from app.adapters.llm.events import ModelEvent, TextDelta
 from app.adapters.llm.openai_adapter import OpenAIAdapter
+from bench.harness.sse import Connection, chat_body, text_delta
 from bench.turns.load_client import MAX_TOKENS, SYSTEM, LoadReport
-from bench.turns.sse import Connection, chat_body, text_delta
 from bench.turns.stamped_model import parse_stamp
 
 

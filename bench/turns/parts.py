@@ -8,15 +8,19 @@ import time
 from collections.abc import Awaitable, Callable
 
 import httpx
-import psycopg
 
 from app.cli.embedded import free_port
 from bench.harness.machine import CpuMeter, PeakRss, listening_pid
-from bench.harness.stack import LOCAL_MODEL, Bench, ModelServer, running_stack, start_model
-from bench.turns.measure import Load, measure_rate, measure_ttft, run_load, sdk_client
-from bench.turns.report import CapacityStep, LoadResult, Results, Sizes, StatementResult
-from bench.turns.sse import Connection, chat_body, text_delta
-from bench.turns.statements import (
+from bench.harness.sse import Connection, chat_body, text_delta
+from bench.harness.stack import (
+    LOCAL_MODEL,
+    Bench,
+    ModelServer,
+    backend_pids,
+    running_stack,
+    start_model,
+)
+from bench.harness.statements import (
     Sized,
     StatementLog,
     backend_owners,
@@ -25,6 +29,8 @@ from bench.turns.statements import (
     pg_stat_counts,
     settle_stats,
 )
+from bench.turns.measure import Load, measure_rate, measure_ttft, run_load, sdk_client
+from bench.turns.report import CapacityStep, LoadResult, Results, Sizes, StatementResult
 
 STAMPED_MODEL = "bench.turns.stamped_model"  # the local model, each delta stamped
 
@@ -127,20 +133,12 @@ async def many_streams(bench: Bench, sizes: Sizes, results: Results) -> None:
     bench.stop([model.proc])
 
 
-async def backend_pids(bench: Bench) -> set[int]:
-    """Pids of the PostgreSQL backends serving the run's database."""
-    async with await psycopg.AsyncConnection.connect(bench.admin_url, autocommit=True) as c:
-        rows = await (await c.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s",
-                                      [bench.db_name])).fetchall()
-    return {int(r[0]) for r in rows}
-
-
 async def statements(bench: Bench, sizes: Sizes, results: Results) -> None:
     """4: 1 web, 1 worker, 1 projector, with the time-driven polls (projector safety net,
     sweeper, provider settings refresh) pushed out of the way so that only the turn talks
     to PostgreSQL."""
     log = await StatementLog.enable(bench.admin_url, bench.db_name)
-    result = StatementResult("statement log" if log else "pg_stat_database")
+    result = StatementResult()
     results.statements = result
     small, large = sizes.statement_sizes
     model = await start_model(bench, free_port(), tokens=small)

@@ -8,9 +8,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from bench.harness.figures import Targets, format_table, p50_p90_p99, percentile
-from bench.harness.parts import print_shares
+from bench.harness.part_runner import CORES, print_shares
+from bench.harness.statements import Sized
 from bench.turns.measure import Load, Rates, Ttft
-from bench.turns.statements import Sized
 
 TTFT_P50_MS = 5.0
 TTFT_P99_MS = 25.0
@@ -56,7 +56,6 @@ class LoadResult:
 
 @dataclass
 class StatementResult:
-    method: str
     sized: list[Sized] = field(default_factory=list)
     fallback: dict[int, tuple[int, int]] = field(default_factory=dict)
 
@@ -168,8 +167,8 @@ def load_rows(report: Report, load: LoadResult, sizes: Sizes) -> None:
     ours = sum(cpu.values())
     shown = ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
     report.notes.append(
-        f"3: CPU seconds over the {load.wall_s:.0f} s pipeline run ({2 * load.wall_s:.0f} "
-        f"available on 2 cores): {shown}; machine total {load.machine_cpu_s:.1f} (Redis, "
+        f"3: CPU seconds over the {load.wall_s:.0f} s pipeline run ({CORES * load.wall_s:.0f} "
+        f"available on {CORES} cores): {shown}; machine total {load.machine_cpu_s:.1f} (Redis, "
         f"other tenants and the OS: {max(0.0, load.machine_cpu_s - ours):.1f}). Direct run: "
         + ", ".join(f"{k} {v:.1f}" for k, v in load.cpu_direct.items()) + ".")
     delivered = len(pipe.latency_ms)
@@ -269,7 +268,7 @@ def print_report(results: Results, *, show_statements: bool = False) -> None:
           " pipeline's in 3.")
     print("Processes: fake model, robots serve (1), robots worker (1; 2 in 3), robots project,"
           " clients (the bench process in 1, 2, 4; their own processes in 3), PostgreSQL and"
-          " Redis all share the same 2 cores, unpinned.")
+          f" Redis all share the same {CORES} cores, unpinned.")
     for note in report.notes:
         print(note)
     print_shares(results.shares)

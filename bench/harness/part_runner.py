@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import os
 import traceback
 from collections.abc import Awaitable, Callable
 
 from bench.harness.machine import MachineShare
 
+CORES = os.cpu_count() or 1
 Shares = dict[str, tuple[float, float, float]]  # part -> (machine CPU-s, ours, wall s)
 
 
@@ -26,7 +28,7 @@ async def run_part(name: str, part: Callable[[], Awaitable[None]],
             traceback.print_exc()
     machine, ours, wall = await share.stop()
     shares[name] = (machine, ours, wall)
-    print(f" ({wall:.0f} s; machine busy {machine:.0f} of {2 * wall:.0f} CPU-s, "
+    print(f" ({wall:.0f} s; machine busy {machine:.0f} of {CORES * wall:.0f} CPU-s, "
           f"ours {ours:.0f})" + (" FAILED" if name in failures else ""), flush=True)
 
 
@@ -34,7 +36,7 @@ def print_shares(shares: Shares) -> None:
     for name, (machine, ours, wall) in shares.items():
         cores = machine / wall if wall else math.nan
         others = (machine - ours) / wall if wall else math.nan
-        print(f"Machine during '{name}': {cores:.2f} of 2 cores busy, ours "
+        print(f"Machine during '{name}': {cores:.2f} of {CORES} cores busy, ours "
               f"{ours / wall if wall else math.nan:.2f} (the rest: Redis, the OS, other "
               "tenants of this machine)"
               + (f"  WARNING: {others:.2f} cores went elsewhere; latencies are inflated"

@@ -1,4 +1,4 @@
-"""A lean SSE client for bench.turns: HTTP/1.1 on raw asyncio streams, keep-alive.
+"""A lean SSE client for the benchmarks: HTTP/1.1 on raw asyncio streams, keep-alive.
 
 httpx costs tens of microseconds per line; at thousands of frames a second on a 2-core
 machine that is CPU taken from the processes being measured. This reads the chunked body

@@ -1,4 +1,4 @@
-"""Measurement 4 of bench.turns: PostgreSQL statements one chat turn costs.
+"""PostgreSQL statements one chat turn costs (bench.turns part 4, bench.tools part 2).
 
 The counter is the server's own statement log: `log_statement = 'all'` set on the scratch
 database only (`ALTER DATABASE ... SET`, so only its new sessions log, and the setting goes
