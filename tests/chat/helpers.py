@@ -18,14 +18,11 @@ from tests.chat.stack import Stack
 
 
 async def robot_with_script(stack: Stack, script: Script) -> str:
-    """A robot whose model answers with `script` (its own model name on the fake server)."""
-    model = f"scripted-{uuid.uuid4().hex[:8]}"
+    """A robot whose model answers every request with `script` (its own model name on the
+    fake server)."""
+    robot, model = await scripted_robot(stack)
     stack.model.set_model_script(model, script)
-    assert stack.services is not None
-    robot = await stack.services.robots.create(
-        {"name": model, "description": "", "playbook": "Test robot.",
-         "model": f"openai/{model}"}, await _admin(stack))
-    return str(robot.id)
+    return robot
 
 
 async def _admin(stack: Stack) -> uuid.UUID:
@@ -36,9 +33,7 @@ async def _admin(stack: Stack) -> uuid.UUID:
 
 
 async def event_types(stack: Stack, session_id: str) -> list[str]:
-    assert stack.services is not None
-    records = await stack.services.store.read_stream(session_stream(session_id))
-    return [r.type for r in records]
+    return [type(e).__name__ for e in await logged(stack, session_id)]
 
 
 async def turn_row(stack: Stack, turn_id: str) -> dict[str, Any] | None:
@@ -89,7 +84,8 @@ async def scripted_robot(stack: Stack, *scripts: Script, provider: str = "openai
                          tools: tuple[str, ...] = (), max_steps: int | None = None
                          ) -> tuple[str, str]:
     """A robot on `provider/<its own model name>` with `tools`, whose model answers its
-    next requests with `scripts`, in order: (robot id, model name)."""
+    next requests with `scripts`, in order (then its standing script): (robot id, model
+    name)."""
     model = f"scripted-{uuid.uuid4().hex[:8]}"
     stack.model.enqueue_for_model(model, *scripts)
     assert stack.services is not None
