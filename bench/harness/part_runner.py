@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+import platform
+import shutil
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 from bench.harness.machine import MachineShare
+from bench.harness.servers import admin_postgres, redis_server, server_summary
+from bench.harness.stack import Bench, backend_pids, scratch_bench
 
 CORES = os.cpu_count() or 1
 Shares = dict[str, tuple[float, float, float]]  # part -> (machine CPU-s, ours, wall s)
@@ -41,3 +47,29 @@ def print_shares(shares: Shares) -> None:
               "tenants of this machine)"
               + (f"  WARNING: {others:.2f} cores went elsewhere; latencies are inflated"
                  if others > 0.5 else ""))
+
+
+class PartResults(Protocol):
+    failures: dict[str, str]
+    shares: Shares
+
+
+Part = Callable[[Bench, Any, Any], Awaitable[None]]  # (bench, sizes, results)
+
+
+async def run_parts(database_url: str | None, parts: Sequence[tuple[str, Part]], sizes: Any,
+                    results: PartResults, verbose: bool) -> None:
+    """Each part in turn on one scratch bench (database, Redis prefix, process logs); the
+    logs are kept, and said where, when a part failed."""
+    with admin_postgres(database_url) as admin, redis_server() as redis_url:
+        print(f"{server_summary(admin)}; Redis at {redis_url}; Python "
+              f"{platform.python_version()}", flush=True)
+        async with scratch_bench(admin, redis_url) as bench:
+            for name, part in parts:
+                await run_part(name, functools.partial(part, bench, sizes, results),
+                               functools.partial(backend_pids, bench), results.failures,
+                               results.shares, verbose)
+            if results.failures:
+                print(f"process logs kept in {bench.folder}")
+            else:
+                shutil.rmtree(bench.folder, ignore_errors=True)

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
-import platform
-import shutil
 import sys
 import time
 
-from bench.harness.part_runner import run_part
-from bench.harness.servers import admin_postgres, redis_server, server_summary
-from bench.harness.stack import backend_pids, scratch_bench
+from bench.harness.part_runner import run_parts
 from bench.tools import __doc__ as DESCRIPTION
 from bench.tools.parts import PARTS, TRACE
 from bench.tools.report import QUICK, Results, Sizes, print_report
@@ -23,18 +18,7 @@ async def run(args: argparse.Namespace) -> Results:
     parts = [(n, p) for n, p in PARTS if not args.only or n.replace(" ", "").startswith(args.only)]
     if args.trace:
         parts.append(TRACE)
-    with admin_postgres(args.database_url) as admin, redis_server() as redis_url:
-        print(f"{server_summary(admin)}; Redis at {redis_url}; Python "
-              f"{platform.python_version()}", flush=True)
-        async with scratch_bench(admin, redis_url) as bench:
-            for name, part in parts:
-                await run_part(name, functools.partial(part, bench, results.sizes, results),
-                               functools.partial(backend_pids, bench), results.failures,
-                               results.shares, args.verbose)
-            if results.failures:
-                print(f"process logs kept in {bench.folder}")
-            else:
-                shutil.rmtree(bench.folder, ignore_errors=True)
+    await run_parts(args.database_url, parts, results.sizes, results, args.verbose)
     return results
 
 

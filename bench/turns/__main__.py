@@ -5,16 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import functools
-import platform
-import shutil
 import sys
 import time
 
 from bench.harness.machine import raise_open_files_limit
-from bench.harness.part_runner import run_part
-from bench.harness.servers import admin_postgres, redis_server, server_summary
-from bench.harness.stack import backend_pids, scratch_bench
+from bench.harness.part_runner import run_parts
 from bench.turns import __doc__ as DESCRIPTION
 from bench.turns.parts import PARTS
 from bench.turns.report import QUICK, Results, Sizes, print_report
@@ -25,19 +20,8 @@ async def run(args: argparse.Namespace) -> Results:
     if args.streams:
         sizes = dataclasses.replace(sizes, load_streams=args.streams)
     results = Results(sizes)
-    with admin_postgres(args.database_url) as admin, redis_server() as redis_url:
-        print(f"{server_summary(admin)}; Redis at {redis_url}; Python "
-              f"{platform.python_version()}", flush=True)
-        async with scratch_bench(admin, redis_url) as bench:
-            for name, part in PARTS:
-                if not args.only or name.startswith(args.only):
-                    await run_part(name, functools.partial(part, bench, sizes, results),
-                                   functools.partial(backend_pids, bench), results.failures,
-                                   results.shares, args.verbose)
-            if results.failures:
-                print(f"process logs kept in {bench.folder}")
-            else:
-                shutil.rmtree(bench.folder, ignore_errors=True)
+    parts = [(n, p) for n, p in PARTS if not args.only or n.startswith(args.only)]
+    await run_parts(args.database_url, parts, sizes, results, args.verbose)
     return results
 
 
