@@ -9,6 +9,7 @@ from arq.connections import ArqRedis
 from psycopg_pool import AsyncConnectionPool
 
 from app.adapters.accounts import AccountStore
+from app.adapters.mcp_servers import McpServerStore
 from app.adapters.provider_settings import ProviderSettingsStore
 from app.adapters.robots import RobotStore
 from app.adapters.server_secret import KeyCipher
@@ -40,8 +41,11 @@ class Services:
         self.handler = SessionHandler(self.store, self.reactions.run)
         self.accounts = AccountStore(pool, trust_s=settings.token_trust_s)
         self.robots = RobotStore(pool)
-        # Provider settings and model lists; API keys are encrypted with the server secret.
-        self.provider_settings = ProviderSettingsStore(pool, KeyCipher(settings))
+        # Provider settings and model lists; API keys are encrypted with the server secret,
+        # and so are MCP servers' bearer tokens.
+        cipher = KeyCipher(settings)
+        self.provider_settings = ProviderSettingsStore(pool, cipher)
+        self.mcp_servers = McpServerStore(pool, cipher)
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -51,6 +55,7 @@ class Services:
             settings.database_url,
             min_size=settings.db_pool_min,
             max_size=settings.db_pool_max,
+            timeout=settings.db_pool_timeout_s,
             open=False,
         )
         await pool.open(wait=True, timeout=30)
@@ -59,6 +64,7 @@ class Services:
         return cls(settings, pool, redis, arq)
 
     async def close(self) -> None:
+        await self.reactions.close()
         await self.hub.close()
         await self.arq.aclose()
         await self.redis.aclose()

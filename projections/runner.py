@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import psycopg
 
+from app.adapters.outage import Outage
 from app.eventstore import EventStore
 from app.eventstore.store import NOTIFY_CHANNEL
 from projections.base import Conn, Projection
@@ -59,31 +60,35 @@ class ProjectionRunner:
             event.set()
 
     async def _listen(self) -> None:
+        outage = Outage("projection listener", server="the database")
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
                     self.conninfo, autocommit=True
                 ) as conn:
                     await conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    outage.passed()
                     self.wake_all()  # anything appended while we were not listening
                     async for _ in conn.notifies():
                         self.wake_all()
             except psycopg.OperationalError as exc:
-                log.warning("projection listener lost its connection: %s", exc)
+                outage.failed(exc)
                 await asyncio.sleep(self.standby_retry_s)
 
     async def _run_projection(self, projection: Projection) -> None:
+        outage = Outage(f"projection {projection.name}", server="the database")
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
                     self.conninfo, autocommit=True
                 ) as conn:
+                    outage.passed()
                     await self._acquire(conn, projection)
                     self.active.add(projection.name)
                     log.info("projection %s: active", projection.name)
                     await self._follow(conn, projection)
             except psycopg.OperationalError as exc:
-                log.warning("projection %s lost its connection: %s", projection.name, exc)
+                outage.failed(exc)
             except CheckpointMoved:
                 continue
             except Exception:

@@ -11,6 +11,7 @@ from app.bootstrap import Services
 from app.config.settings import Settings
 from workers.turns.cancels import CancelWatcher
 from workers.turns.leases import LeaseKeeper
+from workers.turns.patience import PatientHandler
 from workers.turns.stream_writer import StreamWriter
 
 
@@ -19,7 +20,8 @@ class WorkerDeps:
                  cancels: CancelWatcher) -> None:
         self.services = services
         self.settings: Settings = services.settings
-        self.handler = services.handler
+        # Waits out a database outage (workers/turns/patience.py); reacts as the API's does.
+        self.handler = PatientHandler(services.store, services.reactions.run)
         self.arq = services.arq
         self.models = models
         self.cancels = cancels

@@ -7,9 +7,10 @@ import logging
 from typing import Any
 
 from app.adapters.metrics import SWEPT
+from app.adapters.outage import DATABASE_DOWN
 from app.adapters.turn_queue import enqueue_turn
 from app.domain import decisions
-from app.readmodels.turns import TurnRow, open_turns
+from app.readmodels.turns import TurnRow, expired_waits, open_turns
 from workers.deps import WorkerDeps
 
 log = logging.getLogger(__name__)
@@ -18,14 +19,20 @@ log = logging.getLogger(__name__)
 async def sweep_turns(ctx: dict[str, Any]) -> dict[str, int]:
     """arq cron task. Returns what it did, by kind, for the job log."""
     deps: WorkerDeps = ctx["deps"]
-    async with deps.services.pool.connection() as conn:
-        stuck = await open_turns(conn, older_than_s=deps.settings.sweep_grace_s)
-    done = {"requeued": 0, "retried": 0, "failed": 0}
+    done = {"requeued": 0, "retried": 0, "failed": 0, "timed_out": 0}
+    try:
+        async with deps.services.pool.connection() as conn:
+            stuck = await open_turns(conn, older_than_s=deps.settings.sweep_grace_s)
+    except DATABASE_DOWN as exc:
+        # Nothing to sweep that the next sweep after the database's return will not find.
+        log.warning("sweeper: the database is unreachable (%s)", type(exc).__name__)
+        return done
     for turn in stuck:
         kind = await _sweep_one(deps, turn)
         if kind:
             done[kind] += 1
             SWEPT.labels(kind).inc()
+    done["timed_out"] = await _end_expired_waits(deps)
     if any(done.values()):
         log.info("sweeper: %s", done)
     return done
@@ -47,6 +54,18 @@ async def _sweep_one(deps: WorkerDeps, turn: TurnRow) -> str | None:
     job_id = f"{turn.turn_id}:attempt-{turn.attempts + 1}"
     return "retried" if await enqueue_turn(deps.arq, turn.session_id, turn.turn_id,
                                            job_id) else None
+
+
+async def _end_expired_waits(deps: WorkerDeps) -> int:
+    """Nothing waits forever: calls unanswered after TOOL_WAIT_TIMEOUT_S are denied and
+    their turns go on (the reactions hand them to a worker)."""
+    async with deps.services.pool.connection() as conn:
+        expired = await expired_waits(conn, older_than_s=deps.settings.tool_wait_timeout_s)
+    for turn_id, session_id in expired:
+        command = decisions.ExpireWait(turn_id=turn_id)
+        await deps.handler.execute(session_id,
+                                   lambda state, c=command: decisions.expire_wait(state, c))
+    return len(expired)
 
 
 async def _give_up(deps: WorkerDeps, turn: TurnRow) -> None:

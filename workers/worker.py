@@ -23,8 +23,8 @@ from arq.connections import RedisSettings
 from arq.constants import in_progress_key_prefix
 from arq.utils import timestamp_ms
 from prometheus_client import start_http_server
-from redis.exceptions import RedisError
 
+from app.adapters.outage import REDIS_DOWN, Outage
 from app.adapters.streams.keys import arq_queue
 from app.adapters.turn_queue import RUN_TURN, wake_channel
 from app.config.settings import Settings, load_settings
@@ -98,14 +98,39 @@ class TurnWorker(Worker):
         self._listener: asyncio.Task[None] | None = None
         self._elsewhere: dict[bytes, float] = {}  # job id -> when to look again
         self._claim: Any = None  # the script, once arq has its Redis pool
+        self._outage = Outage("worker")
 
     async def _poll_iteration(self) -> None:
         if self._listener is None:
             self._listener = asyncio.create_task(self._listen())
         self._woken.clear()  # a wake-up arriving during this poll triggers the next one
-        await super()._poll_iteration()
+        try:
+            await super()._poll_iteration()
+        except REDIS_DOWN as exc:
+            # arq lets this end the worker; its turns live in the log and run on, so wait
+            # for Redis instead (a turn queued meanwhile is in the queue, or swept there).
+            self._outage.failed(exc)
+            await asyncio.sleep(self._outage.pause())
+            return
+        self._outage.passed()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._woken.wait(), self.idle_poll_s)
+
+    async def run_job(self, job_id: str, score: int) -> None:
+        try:
+            await super().run_job(job_id, score)
+        except REDIS_DOWN as exc:
+            # Redis went away as arq began or finished the job: the claim would hold it for
+            # the in-progress timeout (an hour). Free it once Redis answers, so it runs
+            # again (the log makes a second run of a finished turn do nothing).
+            log.warning("job %s: Redis unreachable around the job (%s); freeing it when"
+                        " Redis is back", job_id, exc)
+            while True:
+                try:
+                    await self.pool.delete(in_progress_key_prefix + job_id)
+                    return
+                except REDIS_DOWN:
+                    await asyncio.sleep(self._outage.pause())
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
         now = time.monotonic()
@@ -155,19 +180,21 @@ class TurnWorker(Worker):
 
     async def _listen(self) -> None:
         channel = wake_channel(self.queue_name)
+        outage = Outage("worker wake-up channel (polling meanwhile)")
         while True:
             pubsub: Any = self.pool.pubsub()
             try:
                 await pubsub.subscribe(channel)
+                outage.passed()
                 self._woken.set()  # anything queued while we were not listening
                 async for message in pubsub.listen():
                     if message["type"] == "message":
                         self._woken.set()
-            except (RedisError, OSError) as exc:
-                log.warning("worker wake-up channel lost (%s); polling until it is back", exc)
-                await asyncio.sleep(self.idle_poll_s)
+            except REDIS_DOWN as exc:
+                outage.failed(exc)
+                await asyncio.sleep(outage.pause())
             finally:
-                with contextlib.suppress(RedisError, OSError):
+                with contextlib.suppress(*REDIS_DOWN):
                     await pubsub.aclose()
 
     async def close(self) -> None:

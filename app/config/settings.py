@@ -23,11 +23,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     data_dir: Path = Path(".robots")
     host: str = "127.0.0.1"
     port: int = 8000
+    # Browser origins on other sites that may call the API (CORS), comma separated, such as
+    # `https://team.example.org`; `*` is any origin, without cookies. Empty: none.
+    cors_allow_origins: str = ""
     # Encrypts provider API keys at rest. None: a key is generated once into data_dir.
     secret_key: str | None = None
     # Connections per process; the API mostly waits on Redis, so a small pool suffices.
     db_pool_min: int = 2
     db_pool_max: int = 10
+    # How long a request waits for a database connection before it answers 503: while the
+    # database is unreachable, clients hear so at once instead of hanging.
+    db_pool_timeout_s: float = 3.0
     # Safety-net poll when a NOTIFY is missed (LISTEN wakes projections immediately).
     projection_poll_s: float = 1.0
     # How long an API request waits for projections to catch up with its own write.
@@ -65,17 +71,26 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The sweeper looks for stuck turns this often, and leaves turns younger than the grace.
     sweep_interval_s: int = 2
     sweep_grace_s: float = 5.0
+    # How long a turn waits on approvals and client tool outputs before the sweeper denies
+    # the calls ("no answer in time") and the turn goes on.
+    tool_wait_timeout_s: float = 86400.0
     # Turns one worker process runs at once (they mostly wait on the model).
     worker_max_jobs: int = 500
     # A worker serves its Prometheus metrics on this port (None: it serves none).
     worker_metrics_port: int | None = None
     # Replay buffer of a turn's parts in Redis: how long it lives after the last part.
     stream_buffer_ttl_s: int = 3600
+    # How long an open stream waits out a Redis outage (losing nothing) before it ends
+    # with an `error` part the client can resume from.
+    redis_outage_grace_s: float = 30.0
     # How long a worker reuses the provider settings it read (enabled, key, base URL) before
     # reading them again: an administrator's change reaches every worker within this.
     provider_settings_ttl_s: float = 2.0
     # A provider's cached model list older than this is reported stale (refresh it).
     model_list_max_age_s: int = 86400
+    # How long one call to an MCP server may take (connecting, a tool call, a tool listing):
+    # a tool that takes longer is the model's error, and the turn goes on.
+    mcp_call_timeout_s: float = 30.0
     # Fault injection for crash tests: a worker that reaches this point of a turn
     # ("after-step": a step with tool calls is recorded, its tools not started;
     # "after-tool-result": a tool's result is recorded, the next step not asked) stops
@@ -96,6 +111,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return "local/echo"
 
     @property
+    def cors_origins(self) -> list[str]:
+        return [o.strip() for o in self.cors_allow_origins.split(",") if o.strip()]
+
+    @property
     def compatible_endpoints(self) -> dict[str, str]:
         pairs = (p.split("=", 1) for p in self.openai_compatible.split(",") if "=" in p)
         return {name.strip(): url.strip() for name, url in pairs}
@@ -108,9 +127,11 @@ _ENV: dict[str, str] = {
     "data_dir": "ROBOTS_DATA_DIR",
     "host": "HOST",
     "port": "PORT",
+    "cors_allow_origins": "CORS_ALLOW_ORIGINS",
     "secret_key": "ROBOTS_SECRET_KEY",
     "db_pool_min": "DB_POOL_MIN",
     "db_pool_max": "DB_POOL_MAX",
+    "db_pool_timeout_s": "DB_POOL_TIMEOUT_S",
     "projection_poll_s": "PROJECTION_POLL_S",
     "read_your_writes_timeout_s": "READ_YOUR_WRITES_TIMEOUT_S",
     "log_level": "LOG_LEVEL",
@@ -128,12 +149,15 @@ _ENV: dict[str, str] = {
     "worker_poll_s": "WORKER_POLL_S",
     "arq_poll_delay_s": "ARQ_POLL_DELAY_S",
     "stream_buffer_ttl_s": "STREAM_BUFFER_TTL_S",
+    "redis_outage_grace_s": "REDIS_OUTAGE_GRACE_S",
     "sweep_interval_s": "SWEEP_INTERVAL_S",
     "sweep_grace_s": "SWEEP_GRACE_S",
     "worker_max_jobs": "WORKER_MAX_JOBS",
+    "tool_wait_timeout_s": "TOOL_WAIT_TIMEOUT_S",
     "worker_metrics_port": "WORKER_METRICS_PORT",
     "provider_settings_ttl_s": "PROVIDER_SETTINGS_TTL_S",
     "model_list_max_age_s": "MODEL_LIST_MAX_AGE_S",
+    "mcp_call_timeout_s": "MCP_CALL_TIMEOUT_S",
     "fault_pause_at": "ROBOTS_FAULT_PAUSE_AT",
 }
 

@@ -7,21 +7,25 @@ not another `isinstance` loop in a controller, the runner or the sweeper.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 import redis.asyncio as aioredis
 from arq.connections import ArqRedis
 
+from app.adapters.outage import REDIS_DOWN, Outage
 from app.adapters.streams.endings import ending
 from app.adapters.streams.publisher import TurnPublisher, publish_terminal
 from app.adapters.turn_queue import enqueue_turn, signal_cancel
 from app.config.settings import Settings
 from app.domain.events import (
+    TurnBeganWaiting,
     TurnCancelled,
     TurnCancelRequested,
     TurnCompleted,
     TurnFailed,
     TurnRequested,
+    TurnResumed,
 )
 from app.eventstore import Event
 from app.services.handler import Outcome
@@ -38,10 +42,10 @@ async def stop_the_turn(ctx: Reactions, event: Event, _: Outcome) -> None:
 async def end_the_stream(ctx: Reactions, event: Event, outcome: Outcome) -> None:
     """The turn's last part and the end marker. The relay holds `[DONE]` until projections
     pass this commit, so a client that saw the end can read the message back."""
-    assert isinstance(event, TurnCompleted | TurnFailed | TurnCancelled)
+    assert isinstance(event, TurnCompleted | TurnFailed | TurnCancelled | TurnBeganWaiting)
     turn = outcome.state.turn(event.turn_id)
-    assert turn is not None and turn.finished
-    publisher = TurnPublisher(ctx.redis, ctx.settings.redis_prefix, event.turn_id,
+    assert turn is not None and (turn.finished or turn.status == "waiting")
+    publisher = TurnPublisher(ctx.redis, ctx.settings.redis_prefix, turn.stream_id,
                               ttl_s=ctx.settings.stream_buffer_ttl_s)
     checkpoint = outcome.appended.checkpoint if outcome.appended else None
     await publish_terminal(publisher, [ending(turn)], checkpoint)
@@ -62,6 +66,9 @@ REACTIONS: dict[type[Event], tuple[Reaction, ...]] = {
     TurnCompleted: (end_the_stream, start_the_next_turn),
     TurnFailed: (end_the_stream, start_the_next_turn),
     TurnCancelled: (end_the_stream, start_the_next_turn),
+    # A wait ends the turn's stream, not the turn; answered, the turn runs on.
+    TurnBeganWaiting: (end_the_stream,),
+    TurnResumed: (start_the_next_turn,),
 }
 # Reactions that read the state after the commit, not the event: run once per commit.
 _ONCE_PER_COMMIT = frozenset({start_the_next_turn})
@@ -72,6 +79,7 @@ class Reactions:
         self.redis = redis
         self.arq = arq
         self.settings = settings
+        self._later: set[asyncio.Task[None]] = set()
 
     async def run(self, outcome: Outcome) -> None:
         done: set[Reaction] = set()
@@ -80,4 +88,31 @@ class Reactions:
                 if reaction in done and reaction in _ONCE_PER_COMMIT:
                     continue
                 done.add(reaction)
+                try:
+                    await reaction(self, event, outcome)
+                except REDIS_DOWN as exc:
+                    # The commit stands whatever Redis says: what follows it waits for
+                    # Redis in the background (every reaction is safe to run again), and
+                    # the sweeper finds a queued turn this process did not live to hand on.
+                    task = asyncio.create_task(self._until_done(reaction, event, outcome, exc))
+                    self._later.add(task)
+                    task.add_done_callback(self._later.discard)
+
+    async def _until_done(self, reaction: Reaction, event: Event, outcome: Outcome,
+                          exc: BaseException) -> None:
+        outage = Outage(f"{reaction.__name__} after {type(event).__name__}")
+        outage.failed(exc)
+        while True:
+            await asyncio.sleep(outage.pause())
+            try:
                 await reaction(self, event, outcome)
+            except REDIS_DOWN:
+                continue
+            outage.passed()
+            return
+
+    async def close(self) -> None:
+        """Stop the reactions still waiting for Redis (the sweeper covers what they did)."""
+        for task in self._later:
+            task.cancel()
+        await asyncio.gather(*self._later, return_exceptions=True)

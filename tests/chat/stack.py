@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -117,3 +119,32 @@ def worker_environment(settings: Settings) -> dict[str, str]:
         if value is not None:
             env[var] = str(value)
     return env
+
+
+@contextlib.asynccontextmanager
+async def doomed_worker(stack: Stack, pause_at: str | None = None) -> AsyncIterator[int]:
+    """A `robots worker` process (its pid), paused at the fault point `pause_at` if given;
+    killed on the way out if the test has not killed it."""
+    env = worker_environment(stack.settings)
+    if pause_at is not None:
+        env["ROBOTS_FAULT_PAUSE_AT"] = pause_at
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app.cli.main", "worker", env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        yield process.pid
+        await asyncio.wait_for(process.wait(), 10)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+@contextlib.asynccontextmanager
+async def survivor(stack: Stack) -> AsyncIterator[None]:
+    """An in-process worker for the block: the one that retries a doomed worker's turn."""
+    worker = stack.start_worker()
+    try:
+        yield
+    finally:
+        await stack.stop_worker(worker)

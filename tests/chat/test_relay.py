@@ -130,3 +130,77 @@ async def test_only_listeners_that_ask_for_ticks_get_them(
         got = [ticked.get_nowait() for _ in range(ticked.qsize())]
         assert len(got) >= 3 and set(got) == {TICK}
         assert plain.empty()  # a cancel watcher, say, hears only what is published
+
+
+async def test_a_resume_after_the_final_frame_ends_at_once(
+    redis_hub: tuple[aioredis.Redis, PubSubHub], services: FoundServices,
+) -> None:
+    redis, hub = redis_hub
+    turn_id = f"t-{uuid.uuid4().hex}"
+    publisher = TurnPublisher(redis, services.redis_prefix, turn_id, ttl_s=60)
+    await publisher.publish({"type": "start"})
+    await publish_terminal(publisher, [{"type": "finish"}], None)
+    ended = relay(redis, hub, turn_id, services.redis_prefix, finished_in_log=False,
+                  looked=[], recheck_s=60)
+    # Last-Event-ID was the `[DONE]` frame's id (3): the client has everything.
+    got = await asyncio.wait_for(_all(ended.frames(3)), timeout=2)
+    assert got == []
+
+
+async def test_a_resume_after_the_final_frame_of_an_expired_buffer_ends_at_once(
+    redis_hub: tuple[aioredis.Redis, PubSubHub], services: FoundServices,
+) -> None:
+    looked: list[int] = []
+    ended = relay(*redis_hub, f"t-{uuid.uuid4().hex}", services.redis_prefix,
+                  finished_in_log=True, looked=looked, recheck_s=60)
+    # The log's account has len(FROM_LOG) parts and then `[DONE]`, numbered one more.
+    got = await asyncio.wait_for(_all(ended.frames(len(FROM_LOG) + 1)), timeout=2)
+    assert got == [] and looked == [1]
+
+
+async def test_the_relay_never_skips_ahead_of_a_gap(
+    redis_hub: tuple[aioredis.Redis, PubSubHub], services: FoundServices,
+) -> None:
+    redis, hub = redis_hub
+    turn_id = f"t-{uuid.uuid4().hex}"
+    buffer, live = (f"{services.redis_prefix}:turn:{turn_id}:parts",
+                    f"{services.redis_prefix}:turn:{turn_id}:live")
+    for seq in (1, 2):
+        await redis.xadd(buffer, {"p": b'{"type":"start"}' if seq == 1 else
+                                  b'{"type":"start-step"}'}, id=f"0-{seq}")
+    reading = asyncio.create_task(frames(
+        relay(redis, hub, turn_id, services.redis_prefix, finished_in_log=False,
+              looked=[], recheck_s=0.05)))
+    await asyncio.sleep(0.2)
+    # Part 5 is announced while 3 and 4 are nowhere yet (a writer still holding them):
+    # the client must not get 5 before them.
+    await redis.publish(live, b'5 {"type":"text-delta","id":"t","delta":"c"}')
+    await asyncio.sleep(0.3)
+    for seq, part in ((3, b'{"type":"text-start","id":"t"}'),
+                      (4, b'{"type":"text-delta","id":"t","delta":"ab"}'),
+                      (5, b'{"type":"text-delta","id":"t","delta":"c"}')):
+        await redis.xadd(buffer, {"p": part}, id=f"0-{seq}")
+    publisher = TurnPublisher(redis, services.redis_prefix, turn_id, ttl_s=60)
+    await publish_terminal(publisher, [{"type": "finish"}], None)
+    got = await reading
+    assert event_ids(got) == numbered(turn_id, 7)
+    assert b'"ab"' in got[3] and b'"c"' in got[4]
+
+
+async def test_a_stream_whose_ending_was_never_published_ends_from_the_log(
+    redis_hub: tuple[aioredis.Redis, PubSubHub], services: FoundServices,
+) -> None:
+    # The worker committed the turn's end and died before Redis answered again: the
+    # buffer has the reply but no ending, and no one is left to publish it.
+    redis, hub = redis_hub
+    turn_id = f"t-{uuid.uuid4().hex}"
+    publisher = TurnPublisher(redis, services.redis_prefix, turn_id, ttl_s=60)
+    await publisher.publish({"type": "start"}, {"type": "text-start", "id": "t"})
+    looked: list[int] = []
+    waiting = relay(redis, hub, turn_id, services.redis_prefix, finished_in_log=True,
+                    looked=looked, recheck_s=0.05)
+    waiting.log_check_s = 0.3
+    got = await asyncio.wait_for(_all(waiting.frames(0)), timeout=5)
+    assert event_ids(got) == numbered(turn_id, 4)
+    assert b'"finish"' in got[2] and got[-1].endswith(b"data: [DONE]\n\n")
+    assert looked  # it asked the log, and only after the silence

@@ -9,13 +9,10 @@ finish the turn once the dead worker's lease has run out.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
 import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -48,7 +45,7 @@ from tests.chat.helpers import (
     wait_until,
 )
 from tests.chat.sse import Frame, read_all, text_of
-from tests.chat.stack import Stack, worker_environment
+from tests.chat.stack import Stack, doomed_worker, survivor
 
 CALL = "c1"
 ANSWER = "All done here."
@@ -77,34 +74,6 @@ async def start_tool_turn(stack: Stack, tool: str, arguments: dict[str, Any],
     stack.model.enqueue_for_model(model, Script(text="", tool_calls=(call,)), Script(text=ANSWER))
     session, turn_id = await start_unwatched(stack, robot, text)
     return ToolTurn(model, session, turn_id)
-
-
-@contextlib.asynccontextmanager
-async def doomed_worker(stack: Stack, pause_at: str | None = None) -> AsyncIterator[int]:
-    """A `robots worker` process (its pid), paused at the fault point `pause_at` if given;
-    killed on the way out if the test has not killed it."""
-    env = worker_environment(stack.settings)
-    if pause_at is not None:
-        env["ROBOTS_FAULT_PAUSE_AT"] = pause_at
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app.cli.main", "worker", env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        yield process.pid
-        await asyncio.wait_for(process.wait(), 10)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-
-
-@contextlib.asynccontextmanager
-async def survivor(stack: Stack) -> AsyncIterator[None]:
-    worker = stack.start_worker()
-    try:
-        yield
-    finally:
-        await stack.stop_worker(worker)
 
 
 @contextlib.asynccontextmanager

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
 
-log = logging.getLogger(__name__)
+from app.adapters.outage import REDIS_DOWN, Outage
 
 Message = bytes
 TICK: Message = b""  # never a published message: those are "<seq> <part>"
@@ -33,6 +31,7 @@ class PubSubHub:
         self._reader: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._outage = Outage("pub/sub")
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str, *,
@@ -73,7 +72,7 @@ class PubSubHub:
             if not listeners:
                 self._listeners.pop(channel, None)
                 self._confirmed.pop(channel, None)
-                with contextlib.suppress(RedisConnectionError):
+                with contextlib.suppress(*REDIS_DOWN):
                     await self._pubsub.unsubscribe(channel)
 
     async def _read(self) -> None:
@@ -82,10 +81,13 @@ class PubSubHub:
         while True:
             try:
                 message = await self._pubsub.get_message(timeout=None)
-            except RedisConnectionError as exc:
-                log.warning("pub/sub connection lost (%s); listeners fall back to buffers", exc)
-                await asyncio.sleep(0.5)
+            except REDIS_DOWN as exc:
+                # Listeners read their buffers meanwhile; the next read reconnects and
+                # subscribes to every channel again.
+                self._outage.failed(exc)
+                await asyncio.sleep(self._outage.pause())
                 continue
+            self._outage.passed()
             if message is None:
                 continue
             channel = message["channel"].decode()

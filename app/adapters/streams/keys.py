@@ -8,6 +8,11 @@ def buffer_key(prefix: str, turn_id: str) -> str:
     return f"{prefix}:turn:{turn_id}:parts"
 
 
+def dropped_key(prefix: str, turn_id: str) -> str:
+    """A list of "<after> <through>" ranges of the buffer a retry abandoned (streams.retries)."""
+    return f"{prefix}:turn:{turn_id}:dropped"
+
+
 def channel(prefix: str, turn_id: str) -> str:
     """Pub/sub channel for the live tail; messages are `<seq> <part json>`."""
     return f"{prefix}:turn:{turn_id}:live"

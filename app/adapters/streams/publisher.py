@@ -14,20 +14,37 @@ from app.adapters.streams.sse import DONE_TYPE
 # never disagree: a part is in the buffer before anyone can hear of it.
 # KEYS: each turn's buffer and channel. ARGV, per turn: first sequence number, number of
 # parts, buffer TTL, buffer length, then the parts.
+# A part the buffer already holds (a try whose reply was lost) is skipped, not written twice.
+# A turn whose buffer ends before the parts sent (Redis restarted and lost it) gets nothing
+# written: a stream's ids only grow, so the missing parts must go first. Returns, per such
+# turn, its place among the turns sent and the buffer's last sequence number.
 _PUBLISH = """
-local a = 1
+local a, holes = 1, {}
 for k = 1, #KEYS, 2 do
     local seq, n = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-    for i = a + 4, a + 3 + n do
-        redis.call('XADD', KEYS[k], 'MAXLEN', '~', ARGV[a + 3], '0-' .. seq, 'p', ARGV[i])
-        redis.call('PUBLISH', KEYS[k + 1], seq .. ' ' .. ARGV[i])
-        seq = seq + 1
+    local newest = redis.call('XREVRANGE', KEYS[k], '+', '-', 'COUNT', 1)[1]
+    local top = newest and tonumber(string.match(newest[1], '%-(%d+)$')) or 0
+    if top < seq - 1 then
+        holes[#holes + 1] = (k - 1) / 2
+        holes[#holes + 1] = top
+    else
+        for i = a + 4, a + 3 + n do
+            if seq > top then
+                redis.call('XADD', KEYS[k], 'MAXLEN', '~', ARGV[a + 3], '0-' .. seq,
+                           'p', ARGV[i])
+                redis.call('PUBLISH', KEYS[k + 1], seq .. ' ' .. ARGV[i])
+            end
+            seq = seq + 1
+        end
+        redis.call('EXPIRE', KEYS[k], ARGV[a + 2])
     end
-    redis.call('EXPIRE', KEYS[k], ARGV[a + 2])
     a = a + 4 + n
 end
-return a
+return holes
 """
+# Stands in for a part Redis lost that no one can send again (an earlier attempt's): the
+# relay passes over it, so the numbering stays whole.
+LOST_PART = b'{"type":"x-robots-lost"}'
 
 _encoder = msgspec.json.Encoder()
 
@@ -50,6 +67,10 @@ class TurnPublisher:
         self.max_parts = max_parts
         self.last_seq = 0
         self._script: Any = publish_script(redis)
+        # What this publisher sent, from sequence number `kept_from` on: to send again if
+        # Redis loses the buffer while the turn runs.
+        self.kept: list[bytes] = []
+        self.kept_from = 1
 
     async def resume_numbering(self) -> int:
         """Continue after the last part an earlier attempt published, if any."""
@@ -67,6 +88,17 @@ class TurnPublisher:
     def encode(part: dict[str, Any]) -> bytes:
         return _encoder.encode(part)
 
+    def keep(self, first: int, payloads: list[bytes]) -> None:
+        if not self.kept:
+            self.kept_from = first
+        self.kept.extend(payloads)
+
+    def refill(self, top: int, first: int) -> list[bytes]:
+        """Parts `top` + 1 up to `first` - 1 again, after Redis lost them: the ones this
+        publisher sent, stand-ins for older ones."""
+        return [self.kept[i] if 0 <= (i := seq - self.kept_from) < len(self.kept)
+                else LOST_PART for seq in range(top + 1, first)]
+
     def script_args(self, first: int, payloads: list[bytes]) -> list[Any]:
         """This turn's share of the publish script's ARGV (see _PUBLISH)."""
         return [first, len(payloads), self.ttl_s, self.max_parts, *payloads]
@@ -76,8 +108,12 @@ class TurnPublisher:
         if not parts:
             return self.last_seq
         first = self.reserve(len(parts))
-        await self._script(keys=self.keys,
-                           args=self.script_args(first, [self.encode(p) for p in parts]))
+        payloads = [self.encode(p) for p in parts]
+        self.keep(first, payloads)
+        while holes := await self._script(keys=self.keys,
+                                          args=self.script_args(first, payloads)):
+            top = int(holes[1])  # Redis lost the buffer: what it had goes first
+            payloads, first = self.refill(top, first) + payloads, top + 1
         return self.last_seq
 
 

@@ -8,6 +8,14 @@
 //   node chat-client.mjs --ai 6|7 --base http://127.0.0.1:8000 --token T --session S --resume \
 //        [--background "Hi" [--robot R]]
 //
+// --header "name: value" (repeatable) adds a header to the transport's requests, as an app's
+// DefaultChatTransport({headers}) would (e.g. "x-robots-stream-features: reset-step").
+//
+// --chat (with --send) drives the SDK's own Chat class, the one useChat wraps, instead of
+// readUIMessageStream: sendMessage, then, if the chat ended in error, resumeStream() once, as
+// an app's retry button would. `chat` has its final status and its messages' ids and roles;
+// `message` is its last assistant message; chunk types and errors of both requests add up.
+//
 // --background first starts a turn without streaming it (our POST /robots/sessions, not an SDK
 // call), then reconnects to it at once, so the SDK follows the turn while it runs.
 //
@@ -51,7 +59,9 @@ const { values: args } = parseArgs({
     background: { type: 'string' },
     robot: { type: 'string' },
     'message-id': { type: 'string' },
+    header: { type: 'string', multiple: true, default: [] },
     resume: { type: 'boolean', default: false },
+    chat: { type: 'boolean', default: false },
     'timeout-ms': { type: 'string', default: '30000' },
   },
 });
@@ -63,15 +73,17 @@ if (
   !args.token ||
   !args.session ||
   (args.send === undefined) === !args.resume ||
-  (args.background !== undefined && !args.resume)
+  (args.background !== undefined && !args.resume) ||
+  (args.chat && args.send === undefined)
 ) {
   process.stderr.write(
     'usage: --ai 6|7 --base URL --token T --session S' +
-      ' (--send TEXT [--robot ID] | --resume [--background TEXT [--robot ID]])\n',
+      ' (--send TEXT [--robot ID] [--chat] | --resume [--background TEXT [--robot ID]])' +
+      ' [--header "name: value"]...\n',
   );
   process.exit(2);
 }
-const { DefaultChatTransport, readUIMessageStream } = await import(sdkPackage);
+const { AbstractChat, DefaultChatTransport, readUIMessageStream } = await import(sdkPackage);
 const base = args.base.replace(/\/$/, '');
 const userMessage = (text) => ({
   id: args['message-id'] ?? `m-${randomUUID()}`,
@@ -123,6 +135,7 @@ const result = {
   // is not in it.
   message: null,
   parts: [], // its parts in full (see assembledPart)
+  chat: null, // --chat: { status, resumed, messages: [{ id, role }] }
 };
 
 // A tool part names its tool in its type (`tool-<name>`) unless it is a `dynamic-tool`; JSON has
@@ -157,13 +170,82 @@ const observingFetch = async (url, init) => {
   return response;
 };
 
-const transport = new DefaultChatTransport({
+const extraHeaders = Object.fromEntries(
+  args.header.map((line) => [line.slice(0, line.indexOf(':')).trim(),
+                             line.slice(line.indexOf(':') + 1).trim()]),
+);
+const transportOptions = {
   api: `${base}/robots/chat/sse`,
-  headers: { Authorization: `Bearer ${args.token}` },
+  headers: { Authorization: `Bearer ${args.token}`, ...extraHeaders },
   body: args.robot ? { robotId: args.robot } : undefined,
   fetch: observingFetch,
-});
+};
+const transport = new DefaultChatTransport(transportOptions);
 const abortSignal = AbortSignal.timeout(Number(args['timeout-ms']));
+let since = () => null;
+
+// Records each chunk the SDK parsed, passing it on untouched.
+const observe = (chunks) =>
+  chunks.pipeThrough(
+    new TransformStream({
+      transform(chunk, controller) {
+        if (result.timing) result.timing.firstChunkMs ??= since();
+        result.chunkTypes.push(chunk.type);
+        if (chunk.type === 'start') result.startMessageId = chunk.messageId ?? null;
+        if (chunk.type === 'error') result.errorChunks.push(chunk.errorText);
+        if (chunk.type === 'finish') result.finishReason = chunk.finishReason ?? null;
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+
+// An `error` chunk reaches onError as `new Error(errorText)`; anything else
+// (TypeValidationError, JSONParseError, UIMessageStreamError, ...) is a rejection.
+const report = (error) => {
+  const fromChunk = error?.name === 'Error' && result.errorChunks.includes(error.message);
+  (fromChunk ? result.surfacedErrors : result.failures).push(describe(error));
+};
+
+// The state useChat keeps in React, in memory: a pushed message is the live one, a replaced
+// one a snapshot.
+class MemoryChatState {
+  status = 'ready';
+  error = undefined;
+  messages = [];
+  pushMessage = (message) => {
+    this.messages = this.messages.concat(message);
+  };
+  popMessage = () => {
+    this.messages = this.messages.slice(0, -1);
+  };
+  replaceMessage = (index, message) => {
+    this.messages = this.messages.map((m, i) => (i === index ? this.snapshot(message) : m));
+  };
+  snapshot = (thing) => structuredClone(thing);
+}
+
+const runChat = async () => {
+  class ObservedTransport extends DefaultChatTransport {
+    processResponseStream(stream) {
+      result.streamed = true;
+      return observe(super.processResponseStream(stream));
+    }
+  }
+  class Chat extends AbstractChat {
+    constructor() {
+      super({ id: args.session, transport: new ObservedTransport(transportOptions),
+              state: new MemoryChatState(), onError: report });
+    }
+  }
+  const chat = new Chat();
+  abortSignal.addEventListener('abort', () => chat.stop());
+  await chat.sendMessage(userMessage(args.send));
+  const resumed = chat.status === 'error';
+  if (resumed) await chat.resumeStream();
+  result.chat = { status: chat.status, resumed,
+                  messages: chat.messages.map(({ id, role }) => ({ id, role })) };
+  result.message = chat.messages.findLast((m) => m.role === 'assistant') ?? null;
+};
 
 try {
   if (args.background !== undefined) {
@@ -184,8 +266,10 @@ try {
     }
   }
   const started = performance.now();
-  const since = () => Math.round(performance.now() - started);
-  const chunks = args.resume
+  since = () => Math.round(performance.now() - started);
+  const chunks = args.chat
+    ? null
+    : args.resume
     ? await transport.reconnectToStream({ chatId: args.session, abortSignal })
     : await transport.sendMessages({
         chatId: args.session,
@@ -195,34 +279,20 @@ try {
         abortSignal,
       });
   result.timing = { responseMs: since(), firstChunkMs: null, endMs: null };
-  if (chunks !== null) {
+  if (args.chat) {
+    await runChat();
+    result.timing.endMs = since();
+  } else if (chunks !== null) {
     result.streamed = true;
-    const observed = chunks.pipeThrough(
-      new TransformStream({
-        transform(chunk, controller) {
-          result.timing.firstChunkMs ??= since();
-          result.chunkTypes.push(chunk.type);
-          if (chunk.type === 'start') result.startMessageId = chunk.messageId ?? null;
-          if (chunk.type === 'error') result.errorChunks.push(chunk.errorText);
-          if (chunk.type === 'finish') result.finishReason = chunk.finishReason ?? null;
-          controller.enqueue(chunk);
-        },
-      }),
-    );
     const reported = [];
     for await (const message of readUIMessageStream({
-      stream: observed,
+      stream: observe(chunks),
       onError: (error) => reported.push(error),
     })) {
       result.message = message;
     }
     result.timing.endMs = since();
-    for (const error of reported) {
-      // readUIMessageStream turns an `error` chunk into `new Error(errorText)`; anything else
-      // (TypeValidationError, JSONParseError, UIMessageStreamError, ...) is a rejection.
-      const fromChunk = error?.name === 'Error' && result.errorChunks.includes(error.message);
-      (fromChunk ? result.surfacedErrors : result.failures).push(describe(error));
-    }
+    reported.forEach(report);
   }
 } catch (error) {
   result.failures.push(describe(error));
