@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from app.adapters.accounts import AccountStore
+from app.api.openapi import problems
 from app.domain.accounts import Account, Permission
 
 
@@ -36,12 +37,12 @@ class AccountsController(Controller):
     path = "/accounts"
     tags = ["accounts"]
 
-    @get("/me")
+    @get("/me", summary="Who am I", responses=problems())
     async def me(self, request: Request[Account, Any, Any]) -> Me:
         """The account the token belongs to, with its permissions."""
         return _me(request.user)
 
-    @patch("/me")
+    @patch("/me", summary="Change my display name", responses=problems(413))
     async def update_me(self, request: Request[Account, Any, Any],
                         accounts: NamedDependency[AccountStore], data: JSONBody[MeUpdate]) -> Me:
         """Change the caller's display name."""

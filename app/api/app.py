@@ -14,10 +14,15 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app.api.accounts import AccountsController
+from app.api.allow import allow_every_method
 from app.api.auth import PUBLIC_PATHS, TokenAuthentication
 from app.api.chat import ChatController
+from app.api.cors import cors_config
 from app.api.deps import dependencies
 from app.api.health import health, ready
+from app.api.mcp_servers import McpServersController
+from app.api.nul_text import refuse_nul_text
+from app.api.openapi import ClosedStructs
 from app.api.problems import exception_handlers
 from app.api.providers import ProvidersController
 from app.api.robots import RobotsController
@@ -54,7 +59,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             health, ready, AccountsController, RobotsController, SessionsController,
             ChatController, SessionDetailController, JulepSessionsController,
             MetricsController,
-            ProvidersController,
+            ProvidersController, McpServersController,
         ],
         # Controllers ask for `services`, `robots`, `pool`, ... by name (app/api/deps.py).
         dependencies=dependencies(),
@@ -65,12 +70,18 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             DefineMiddleware(TokenAuthentication, exclude=list(PUBLIC_PATHS)),
         ],
         exception_handlers=exception_handlers,
+        plugins=[ClosedStructs()],
+        cors_config=cors_config(settings),
+        # The one before-request hook (a controller's own would replace it, not add to it).
+        before_request=refuse_nul_text,
+        before_send=[allow_every_method],
         openapi_config=OpenAPIConfig(
             title="Robots API",
             version="0.1.0",
             description="Event-sourced LLM robots: Storyden's robots API with Julep's"
             " session options.",
             render_plugins=[ScalarRenderPlugin()],
+            use_handler_docstrings=True,  # a handler's docstring is its operation's description
             path="/schema",
             components=Components(security_schemes={
                 "bearer": SecurityScheme(type="http", scheme="bearer"),

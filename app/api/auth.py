@@ -6,10 +6,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
+from app.api.problems import ProblemError
 from app.bootstrap import Services
 from app.domain.accounts import Account, Permission
 
@@ -52,8 +53,13 @@ def requires(permission: Permission) -> Guard:
     # async, though it never waits: Litestar runs a sync guard in a worker thread.
     async def guard(connection: ASGIConnection[Any, Any, Any, Any],
                     _: BaseRouteHandler) -> None:
+        if connection.scope.get("method") == "OPTIONS":
+            # Litestar's own OPTIONS answer (204 and `Allow`) reaches no handler, and
+            # authentication lets OPTIONS through (a CORS preflight carries no token).
+            return
         account: Account = connection.user
         if permission not in account.permissions:
-            raise PermissionDeniedException(f"this needs the {permission} permission")
+            raise ProblemError(403, f"this needs the {permission} permission",
+                               slug="forbidden", metadata={"permission": str(permission)})
 
     return guard

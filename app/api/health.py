@@ -6,8 +6,10 @@ import msgspec
 import redis.asyncio as aioredis
 from litestar import Response, get
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 
 from app.api.deps import Pool
+from app.api.openapi import problems
 from app.services.health import readiness
 
 
@@ -16,13 +18,21 @@ class Health(msgspec.Struct):
     checks: dict[str, str] = {}
 
 
-@get("/health", sync_to_thread=False, tags=["health"])
+# Public routes: an empty requirement tells clients (and the fuzzer) no token is needed.
+NO_TOKEN: list[dict[str, list[str]]] = [{}]
+
+
+@get("/health", sync_to_thread=False, tags=["health"], security=NO_TOKEN,
+     summary="Liveness", responses=problems(public=True))
 def health() -> Health:
     """The process is alive and serving HTTP."""
     return Health(status="ok")
 
 
-@get("/ready", tags=["health"])
+@get("/ready", tags=["health"], security=NO_TOKEN, summary="Readiness",
+     responses={**problems(public=True), 503: ResponseSpec(
+         Health, generate_examples=False,
+         description="PostgreSQL or Redis does not answer; `checks` says which.")})
 async def ready(pool: NamedDependency[Pool],
                 redis: NamedDependency[aioredis.Redis]) -> Response[Health]:
     """PostgreSQL and Redis both answer: send traffic here. 503 when either does not."""

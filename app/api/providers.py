@@ -17,6 +17,7 @@ from litestar.params import FromPath, JSONBody
 
 from app.adapters.provider_settings import CachedModel
 from app.api.auth import requires
+from app.api.openapi import problems
 from app.api.problems import ProblemError
 from app.domain.accounts import Account, Permission
 from app.services.providers import (
@@ -112,7 +113,7 @@ def _change(data: RobotProviderMutableSettings) -> ProviderChange:
 
 
 def _unknown(exc: UnknownProvider) -> ProblemError:
-    return ProblemError(404, str(exc), slug="not-found")
+    return ProblemError(404, str(exc), slug="not-found", metadata={"provider": exc.name})
 
 
 class ProvidersController(Controller):
@@ -120,7 +121,7 @@ class ProvidersController(Controller):
     tags = ["robots"]
     guards = [requires(Permission.MANAGE_ROBOTS)]
 
-    @get("/providers")
+    @get("/providers", summary="List providers", responses=problems(403))
     async def list_providers(
         self, provider_service: NamedDependency[ProviderService],
     ) -> RobotProviderListResult:
@@ -128,7 +129,8 @@ class ProvidersController(Controller):
         return RobotProviderListResult(
             providers=[_status(s) for s in await provider_service.statuses()])
 
-    @patch("/providers/{provider:str}")
+    @patch("/providers/{provider:str}", summary="Change a provider's settings",
+           responses=problems(403, 404, 413, 422))
     async def update_provider(
         self, request: Request[Account, Any, Any],
         provider_service: NamedDependency[ProviderService], provider: FromPath[str],
@@ -144,7 +146,8 @@ class ProvidersController(Controller):
             raise ProblemError(422, str(exc), slug="invalid-field",
                                metadata={"field": exc.field}) from None
 
-    @post("/providers/{provider:str}/models/refresh", status_code=200)
+    @post("/providers/{provider:str}/models/refresh", status_code=200,
+          summary="Refresh a provider's models", responses=problems(403, 404))
     async def refresh_models(self, provider_service: NamedDependency[ProviderService],
                              provider: FromPath[str]) -> RobotProviderStatus:
         """Fetch the provider's model list now. A provider that fails answers 200 with the
@@ -154,7 +157,7 @@ class ProvidersController(Controller):
         except UnknownProvider as exc:
             raise _unknown(exc) from None
 
-    @get("/models")
+    @get("/models", summary="List usable models", responses=problems(403))
     async def list_models(
         self, provider_service: NamedDependency[ProviderService],
     ) -> RobotModelListResult:

@@ -13,6 +13,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from app.api import session_view
 from app.api.auth import requires
+from app.api.openapi import problems
 from app.api.problems import ProblemError
 from app.bootstrap import Services
 from app.domain import decisions
@@ -37,11 +38,14 @@ class SessionPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     situation: str | msgspec.UnsetType | None = msgspec.UNSET
     system_template: str | msgspec.UnsetType | None = msgspec.UNSET
     render_templates: bool | msgspec.UnsetType = msgspec.UNSET
-    token_budget: Annotated[int, msgspec.Meta(gt=0)] | msgspec.UnsetType | None = msgspec.UNSET
+    # ge=1, not gt=0: Litestar leaves a bound of 0 out of the OpenAPI document.
+    token_budget: Annotated[int, msgspec.Meta(ge=1)] | msgspec.UnsetType | None = msgspec.UNSET
     context_overflow: ContextOverflow | msgspec.UnsetType | None = msgspec.UNSET
     recall_options: RecallOptions | msgspec.UnsetType | None = msgspec.UNSET
     metadata: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
     summary: str | msgspec.UnsetType | None = msgspec.UNSET
+    auto_run_tools: bool | msgspec.UnsetType = msgspec.UNSET
+    forward_tool_calls: bool | msgspec.UnsetType = msgspec.UNSET
 
 
 class ForkRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -63,7 +67,8 @@ class EventHistory(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 def _not_found(session_id: str) -> ProblemError:
-    return ProblemError(404, f"no session with id {session_id}", slug="not-found")
+    return ProblemError(404, f"no session with id {session_id}", slug="not-found",
+                        metadata={"session_id": session_id})
 
 
 def _bad_cursor(exc: UnknownCursor) -> ProblemError:
@@ -90,7 +95,8 @@ async def _as_of(services: Services, session_id: str, version: int, before: str 
         raise ProblemError(400, str(exc), slug="invalid-request",
                            metadata={"parameter": "as_of"}) from None
     except session_reads.NotAtVersion as exc:
-        raise ProblemError(404, str(exc), slug="not-found") from None
+        raise ProblemError(404, str(exc), slug="not-found",
+                           metadata={"session_id": session_id, "as_of": version}) from None
     except UnknownCursor as exc:
         raise _bad_cursor(exc) from None
     if page is None:
@@ -103,7 +109,7 @@ class SessionDetailController(Controller):
     tags = ["sessions"]
     guards = [requires(Permission.USE_ROBOTS)]
 
-    @get("/")
+    @get("/", summary="Get a session and its messages", responses=problems(403, 404))
     async def get_session(self, services: NamedDependency[Services], session_id: FromPath[str],
                           before: Before = None, limit: MessageLimit = 50,
                           as_of: AsOf = None) -> session_view.RobotSessionOut:
@@ -113,7 +119,8 @@ class SessionDetailController(Controller):
             return await _as_of(services, session_id, as_of, before, limit)
         return await _current(services, session_id, before, limit)
 
-    @patch("/")
+    @patch("/", summary="Change a session's options",
+           responses=problems(403, 404, 409, 413))
     async def change(self, request: Request[Account, Any, Any],
                      services: NamedDependency[Services], session_id: FromPath[str],
                      data: JSONBody[SessionPatch]) -> session_view.RobotSessionOut:
@@ -123,13 +130,14 @@ class SessionDetailController(Controller):
         try:
             await sessions.change_settings(services, request.user, session_id, fields)
         except TemplateError as exc:
-            raise ProblemError(400, str(exc), slug="invalid-field", metadata={
+            raise ProblemError(422, str(exc), slug="invalid-field", metadata={
                 "field": "system_template", "line": exc.line}) from None
         except decisions.SessionNotFound:
             raise _not_found(session_id) from None
         return await _current(services, session_id)
 
-    @delete("/", status_code=204)
+    @delete("/", status_code=204, summary="Delete a session",
+            responses=problems(403, 404, 409))
     async def remove(self, request: Request[Account, Any, Any],
                      services: NamedDependency[Services], session_id: FromPath[str]) -> None:
         """Delete the session from listings; its events stay in the log."""
@@ -139,7 +147,7 @@ class SessionDetailController(Controller):
             raise _not_found(session_id) from None
         await session_reads.caught_up(services, session_id)
 
-    @get("/events")
+    @get("/events", summary="A session's event history", responses=problems(403, 404))
     async def events(
         self, store: NamedDependency[EventStore], session_id: FromPath[str],
         after: Annotated[int, QueryParameter(ge=0, description="After this version")] = 0,
@@ -156,7 +164,8 @@ class SessionDetailController(Controller):
                     for r in page.records],
             next_after=page.next_after)
 
-    @post("/fork", status_code=201)
+    @post("/fork", status_code=201, summary="Fork a session at a message",
+          responses=problems(403, 404, 409, 413, 422))
     async def fork(self, request: Request[Account, Any, Any],
                    services: NamedDependency[Services], session_id: FromPath[str],
                    data: JSONBody[ForkRequest]) -> session_view.RobotSessionOut:

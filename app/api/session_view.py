@@ -50,6 +50,9 @@ class RobotSessionOut(msgspec.Struct, kw_only=True, omit_defaults=True,
     message_list: MessageList
     render_templates: bool
     metadata: dict[str, Any]
+    # Julep's tool options: what they do is in app/domain/waits.py and the README.
+    auto_run_tools: bool
+    forward_tool_calls: bool
     active_robot_id: str | None = None
     situation: str | None = None
     system_template: str | None = None
@@ -71,7 +74,8 @@ def session_out(page: SessionPage, limit: int) -> RobotSessionOut:
         system_template=row.system_template, render_templates=row.render_templates,
         token_budget=row.token_budget, context_overflow=row.context_overflow,
         recall_options=row.recall_options, metadata=row.metadata, summary=row.summary,
-        forked_from=row.forked_from,
+        forked_from=row.forked_from, auto_run_tools=row.auto_run_tools,
+        forward_tool_calls=row.forward_tool_calls,
         message_list=MessageList(page_size=limit, results=page.total,
                                  messages=[_message(m) for m in page.messages],
                                  next_before=page.next_before))

@@ -10,11 +10,13 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import QueryParameter
 
 from app.api.auth import requires
-from app.api.chat import ChatRequest, TurnAccepted, start_in_background
+from app.api.chat import ChatBody, TurnAccepted, start_in_background
 from app.api.deps import Pool
+from app.api.nul_text import refuse_nul_in
+from app.api.openapi import problems
 from app.api.paging import page_numbers, parse_page
 from app.api.problems import ProblemError
 from app.api.profiles import ProfileReference, profile_reference
@@ -25,13 +27,15 @@ from app.readmodels.sessions import SessionRow
 from app.services import session_reads
 
 PAGE_SIZE = 20
-FILTER_PREFIX = "metadata_filter."
+FILTER = "metadata_filter"
+FILTER_PREFIX = f"{FILTER}."
 LISTING_RULES = (
     "Storyden mode: `page` (from 1, 20 a page). Julep mode: `limit` (1-100) and `offset`."
     " `page` with `limit` pages by `limit`; `page` with `offset` is a 400. `sort_by`"
     " (created_at | updated_at) and `direction` (asc | desc, default desc) work in both, as"
-    " do `account_id` and `metadata_filter.<key>=<value>` (values are JSON scalars: 3, true,"
-    ' "3"; anything else is a string). Deleted sessions are never listed.'
+    " do `account_id` and the metadata filter: Julep's `metadata_filter={\"tier\": 3}` (a JSON"
+    " object) or `metadata_filter.<key>=<value>` (values are JSON scalars: 3, true, \"3\";"
+    " anything else is a string); every key must match. Deleted sessions are never listed."
 )
 
 
@@ -72,6 +76,8 @@ class JulepSession(msgspec.Struct, kw_only=True):
     created_at: datetime
     updated_at: datetime
     kind: str
+    auto_run_tools: bool = True
+    forward_tool_calls: bool = False
 
 
 class JulepSessionList(msgspec.Struct, kw_only=True):
@@ -108,31 +114,53 @@ def _julep(row: SessionRow) -> JulepSession:
         created_at=row.created_at,
         updated_at=row.updated_at,
         kind="single_agent",
+        auto_run_tools=row.auto_run_tools,
+        forward_tool_calls=row.forward_tool_calls,
     )
 
 
-def metadata_filter(query: dict[str, list[str]]) -> dict[str, Any]:
-    """`metadata_filter.tier=3` -> {"tier": 3}: values are read as JSON scalars."""
-    found: dict[str, Any] = {}
+def metadata_filters(query: dict[str, list[str]]) -> dict[str, Any]:
+    """The metadata a listing must match, from either form: Julep's `metadata_filter` (a
+    JSON object, as its SDK sends it) and `metadata_filter.tier=3` -> {"tier": 3} (values
+    read as JSON scalars). Both may be given if they agree."""
+    found = _filter_object(query.get(FILTER))
     for key, values in query.items():
         if not key.startswith(FILTER_PREFIX):
             continue
         name = key[len(FILTER_PREFIX) :]
         if not name or len(values) != 1:
-            raise ProblemError(
-                400,
-                f"{key} needs a key name and exactly one value",
-                slug="invalid-request",
-                metadata={"parameter": key},
-            )
-        try:
-            value = json.loads(values[0])
-        except ValueError:
-            value = values[0]
-        found[name] = (
-            value if isinstance(value, str | int | float | bool) or value is None else values[0]
-        )
+            raise _bad_filter(key, f"{key} needs a key name and exactly one value")
+        value = _scalar(values[0])
+        refuse_nul_in(value, key)
+        if name in found and found[name] != value:
+            raise _bad_filter(key, f"{key} contradicts {FILTER}")
+        found[name] = value
     return found
+
+
+def _filter_object(values: list[str] | None) -> dict[str, Any]:
+    if values is None:
+        return {}
+    try:
+        found = json.loads(values[0]) if len(values) == 1 else None
+    except ValueError:
+        found = None
+    if not isinstance(found, dict):
+        raise _bad_filter(FILTER, f'{FILTER} must be one JSON object, such as {{"team": "core"}}')
+    refuse_nul_in(found, FILTER)
+    return found
+
+
+def _scalar(raw: str) -> Any:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return raw
+    return value if isinstance(value, str | int | float | bool) or value is None else raw
+
+
+def _bad_filter(parameter: str, detail: str) -> ProblemError:
+    return ProblemError(400, detail, slug="invalid-request", metadata={"parameter": parameter})
 
 
 Limit = Annotated[int | None, QueryParameter(ge=1, le=100, description="Julep: page size")]
@@ -143,6 +171,9 @@ Page = Annotated[str | None, QueryParameter(description="Storyden: page number, 
 AccountId = Annotated[
     uuid.UUID | None, QueryParameter(description="Only sessions this account started")
 ]
+# Documented here; read with its dotted form by metadata_filters.
+MetadataFilter = Annotated[str | None, QueryParameter(
+    description='Julep: a JSON object the metadata must contain, e.g. {"team": "core"}')]
 
 
 class Listing(msgspec.Struct, frozen=True):
@@ -158,6 +189,7 @@ async def listing(
     sort_by: SortBy = "created_at",
     direction: Direction = "desc",
     account_id: AccountId = None,
+    metadata_filter: MetadataFilter = None,
 ) -> Listing:
     """The listing parameters both envelopes share, checked once (a Litestar dependency)."""
     if page is not None and offset is not None:
@@ -170,7 +202,7 @@ async def listing(
     size = limit or PAGE_SIZE
     current = parse_page(page) if offset is None else offset // size + 1
     start = offset if offset is not None else (current - 1) * size
-    filters = metadata_filter(dict(request.query_params.dict()))
+    filters = metadata_filters(dict(request.query_params.dict()))
     query = ListQuery(
         limit=size,
         offset=start,
@@ -187,7 +219,8 @@ class SessionsController(Controller):
     tags = ["sessions"]
     guards = [requires(Permission.USE_ROBOTS)]
 
-    @get("/", description=LISTING_RULES, dependencies={"listing": Provide(listing)})
+    @get("/", description=LISTING_RULES, dependencies={"listing": Provide(listing)},
+         summary="List sessions", responses=problems(403))
     async def list(
         self, pool: NamedDependency[Pool], listing: NamedDependency[Listing]
     ) -> RobotSessionsListResult:
@@ -204,10 +237,11 @@ class SessionsController(Controller):
             next_page=next_page,
         )
 
-    @post("/", status_code=202)
+    @post("/", status_code=202, summary="Start a turn in the background",
+          responses=problems(403, 409, 410, 413, 422))
     async def start_turn(
         self, request: Request[Account, Any, Any], services: NamedDependency[Services],
-        data: JSONBody[ChatRequest],
+        data: ChatBody,
     ) -> TurnAccepted:
         """Start a turn nobody watches live (same body as the chat stream); follow it at
         `streamUrl`. 202: the turn is recorded and queued."""
@@ -219,7 +253,8 @@ class JulepSessionsController(Controller):
     tags = ["sessions"]
     guards = [requires(Permission.USE_ROBOTS)]
 
-    @get("/", description=LISTING_RULES, dependencies={"listing": Provide(listing)})
+    @get("/", description=LISTING_RULES, dependencies={"listing": Provide(listing)},
+         summary="List sessions (Julep)", responses=problems(403))
     async def list(
         self, pool: NamedDependency[Pool], listing: NamedDependency[Listing]
     ) -> JulepSessionList:

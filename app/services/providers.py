@@ -25,6 +25,7 @@ from app.services.model_lists import refresh_model_list
 
 class UnknownProvider(Exception):
     def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
         super().__init__(f"no model provider named {name!r}; known providers:"
                          f" {', '.join(known)}")
 

@@ -11,12 +11,13 @@ import msgspec
 from psycopg_pool import AsyncConnectionPool
 
 from app.adapters.accounts import profiles
+from app.adapters.mcp_servers import known_tool_ids
 from app.adapters.robots import RobotStore
 from app.config.settings import Settings
 from app.domain.accounts import Account
 from app.domain.model_refs import InvalidModelRef, parse_model_ref
 from app.domain.robots import Robot
-from app.domain.tools import TOOL_IDS
+from app.domain.tools import TOOL_IDS, client_tools_problem
 
 # The built-in robot and any robot whose author is gone are shown as authored by this.
 SYSTEM_AUTHOR = Account(id=uuid.UUID(int=0), handle="system", name="System", roles=())
@@ -25,6 +26,7 @@ _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 class RobotNotFound(Exception):
     def __init__(self, robot_id: uuid.UUID) -> None:
+        self.robot_id = robot_id
         super().__init__(f"no robot with id {robot_id}")
 
 
@@ -66,13 +68,15 @@ class RobotService:
 
     async def create(self, fields: dict[str, Any], author_id: uuid.UUID) -> AuthoredRobot:
         """Raises InvalidRobotField, RobotNameTaken."""
-        robot = await self.store.create(checked_fields(fields, self.settings), author_id)
+        checked = await checked_fields(fields, self.settings, self.pool)
+        robot = await self.store.create(checked, author_id)
         return (await self._authored([robot]))[0]
 
     async def update(self, robot_id: uuid.UUID, fields: dict[str, Any],
                      changed_by: uuid.UUID) -> AuthoredRobot:
         """Change only `fields`. Raises InvalidRobotField, RobotNameTaken, RobotNotFound."""
-        robot = await self.store.update(robot_id, checked_fields(fields, self.settings), changed_by)
+        checked = await checked_fields(fields, self.settings, self.pool)
+        robot = await self.store.update(robot_id, checked, changed_by)
         if robot is None:
             raise RobotNotFound(robot_id)
         return (await self._authored([robot]))[0]
@@ -97,16 +101,26 @@ class RobotService:
         return result
 
 
-def checked_fields(fields: dict[str, Any], settings: Settings) -> dict[str, Any]:
+async def checked_fields(fields: dict[str, Any], settings: Settings,
+                         pool: AsyncConnectionPool[Any]) -> dict[str, Any]:
     """The fields, unless they name a model or tools this server cannot run: then
-    InvalidRobotField naming the field (for the API and the robot tools alike)."""
+    InvalidRobotField naming the field (for the API and the robot tools alike). A tool is
+    a native one or an MCP server's tool in the cache (its server may be disabled)."""
     if fields.get("model") is not None:
         try:
             parse_model_ref(fields["model"], settings)
         except InvalidModelRef as exc:
             raise InvalidRobotField("model", str(exc)) from None
-    unknown = sorted(set(fields.get("tools", [])) - TOOL_IDS)
-    if unknown:
-        raise InvalidRobotField(
-            "tools", f"unknown tools: {', '.join(unknown)} (see GET /robots/tools)")
+    for field in ("tools", "tools_requiring_approval"):
+        not_native = set(fields.get(field, [])) - TOOL_IDS
+        unknown = sorted(not_native - await known_tool_ids(pool, not_native))
+        if unknown:
+            raise InvalidRobotField(
+                field, f"unknown tools: {', '.join(unknown)} (see GET /robots/tools)")
+    if "client_tools" in fields:
+        fields = {**fields, "client_tools": [
+            msgspec.to_builtins(t) for t in fields["client_tools"]]}
+        problem = client_tools_problem(fields["client_tools"])
+        if problem:
+            raise InvalidRobotField("client_tools", problem)
     return fields

@@ -9,24 +9,35 @@ from typing import Any
 from app.bootstrap import Services
 from app.domain import decisions
 from app.domain.accounts import Account
-from app.eventstore import EventMetadata
+from app.domain.session import SessionState
+from app.domain.session_access import check_change
+from app.eventstore import Event, EventMetadata
 
 
 async def change_settings(services: Services, account: Account, session_id: str,
                           changes: dict[str, Any]) -> None:
-    """One SessionSettingsChanged with what really changes. Raises SessionNotFound."""
+    """One SessionSettingsChanged with what really changes. Raises SessionNotFound,
+    NotPermitted (see app/domain/session_access.py)."""
     command = decisions.ChangeSettings(session_id=session_id, changes=changes)
-    await services.handler.execute(
-        session_id, lambda state: decisions.change_settings(state, command),
-        metadata=EventMetadata(actor=str(account.id)))
+
+    def decide(state: SessionState) -> list[Event]:
+        check_change(account, state, session_id, "change")
+        return decisions.change_settings(state, command)
+
+    await services.handler.execute(session_id, decide,
+                                   metadata=EventMetadata(actor=str(account.id)))
 
 
 async def delete(services: Services, account: Account, session_id: str) -> None:
-    """Hidden from listings; its events stay. Raises SessionNotFound."""
+    """Hidden from listings; its events stay. Raises SessionNotFound, NotPermitted."""
     command = decisions.DeleteSession(session_id=session_id)
-    await services.handler.execute(
-        session_id, lambda state: decisions.delete_session(state, command),
-        metadata=EventMetadata(actor=str(account.id)))
+
+    def decide(state: SessionState) -> list[Event]:
+        check_change(account, state, session_id, "delete")
+        return decisions.delete_session(state, command)
+
+    await services.handler.execute(session_id, decide,
+                                   metadata=EventMetadata(actor=str(account.id)))
 
 
 async def fork(services: Services, account: Account, session_id: str,

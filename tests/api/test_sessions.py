@@ -98,7 +98,9 @@ async def test_julep_limit_offset_sort_and_direction(world: World) -> None:
     assert set(julep["items"][0]) == {
         "id", "title", "situation", "system_template", "summary", "render_templates",
         "token_budget", "context_overflow", "recall_options", "metadata", "created_at",
-        "updated_at", "kind"}
+        "updated_at", "kind", "auto_run_tools", "forward_tool_calls"}
+    assert (julep["items"][0]["auto_run_tools"], julep["items"][0]["forward_tool_calls"]) == (
+        True, False)
 
 
 async def test_metadata_filters_match_json_scalars_on_every_key(world: World) -> None:
@@ -118,6 +120,39 @@ async def test_metadata_filters_match_json_scalars_on_every_key(world: World) ->
     assert await listed("metadata_filter.vip=true&metadata_filter.tier=3") == ["gold-3"]
     assert await listed("metadata_filter.team=gold") == ["gold-3", "gold-str"]
     assert await listed("metadata_filter.team=silver") == []
+
+
+async def test_julep_metadata_filter_as_a_json_object(world: World) -> None:
+    store, author = world.services.store, str(world.admin.id)
+    await seed_session(store, "gold-3", author=author, metadata={"tier": 3, "team": "gold",
+                                                                 "tags": ["a", "b"]})
+    await seed_session(store, "gold-4", author=author, metadata={"tier": 4, "team": "gold"})
+    await projected(store, await seed_session(store, "silver", author=author,
+                                              metadata={"tier": 3, "team": "silver"}))
+
+    async def listed(**params: str) -> list[str]:
+        response = await world.client.get("/sessions", headers=world.auth, params=params)
+        assert response.status_code == 200, response.text
+        storyden = await world.client.get("/robots/sessions", headers=world.auth,
+                                          params=params)
+        ids = sorted(s["id"] for s in response.json()["items"])
+        assert sorted(s["id"] for s in storyden.json()["sessions"]) == ids
+        return ids
+
+    assert await listed(metadata_filter='{"team": "gold"}') == ["gold-3", "gold-4"]
+    assert await listed(metadata_filter='{"team": "gold", "tier": 3}') == ["gold-3"]
+    assert await listed(metadata_filter='{"tags": ["b"]}') == ["gold-3"]
+    assert await listed(metadata_filter="{}") == ["gold-3", "gold-4", "silver"]
+    assert await listed(**{"metadata_filter": '{"tier": 3}',
+                           "metadata_filter.team": "silver"}) == ["silver"]
+    for bad in ("gold", '"gold"', "[1]", "3", "null", '{"team": '):
+        refused = await world.client.get("/sessions", headers=world.auth,
+                                         params={"metadata_filter": bad})
+        assert refused.status_code == 400, (bad, refused.text)
+        assert refused.json()["metadata"] == {"parameter": "metadata_filter"}
+    clash = await world.client.get("/sessions", headers=world.auth, params={
+        "metadata_filter": '{"team": "gold"}', "metadata_filter.team": "silver"})
+    assert clash.status_code == 400 and "contradicts" in clash.json()["detail"]
 
 
 @pytest.mark.parametrize("query, names", [
@@ -193,23 +228,29 @@ async def test_changing_options_records_one_event_per_change(world: World) -> No
     assert "token_budget" not in cleared.json()
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"system_template": "Hi {{ name "}, "line 1"),
-    ({"system_template": "ok\n{% if x %}\nno end"}, "line"),
-    ({"token_budget": 0}, "token_budget"),
-    ({"context_overflow": "drop"}, "context_overflow"),
-    ({"recall_options": {"mode": "fuzzy"}}, "mode"),
-    ({"recall_options": {"limit": 51}}, "limit"),
-    ({"recall_options": {"mmr_strength": 1}}, "mmr_strength"),
-    ({"recall_options": {"max_query_length": 99}}, "max_query_length"),
-    ({"name": ""}, "name"),
-    ({"colour": "red"}, "colour"),
+# A body the schema refuses is a 400 invalid-request; a well-formed value the service cannot
+# use (a template that does not parse) a 422 invalid-field.
+SCHEMA, RULE = (400, "/problems/invalid-request"), (422, "/problems/invalid-field")
+
+
+@pytest.mark.parametrize("body, field, problem", [
+    ({"system_template": "Hi {{ name "}, "line 1", RULE),
+    ({"system_template": "ok\n{% if x %}\nno end"}, "line", RULE),
+    ({"token_budget": 0}, "token_budget", SCHEMA),
+    ({"context_overflow": "drop"}, "context_overflow", SCHEMA),
+    ({"recall_options": {"mode": "fuzzy"}}, "mode", SCHEMA),
+    ({"recall_options": {"limit": 51}}, "limit", SCHEMA),
+    ({"recall_options": {"mmr_strength": 1}}, "mmr_strength", SCHEMA),
+    ({"recall_options": {"max_query_length": 99}}, "max_query_length", SCHEMA),
+    ({"name": ""}, "name", SCHEMA),
+    ({"colour": "red"}, "colour", SCHEMA),
 ])
 async def test_invalid_changes_are_4xx_naming_the_field(world: World, body: dict[str, Any],
-                                                         field: str) -> None:
+                                                         field: str,
+                                                         problem: tuple[int, str]) -> None:
     await seed(world, 1)
     response = await world.client.patch("/robots/sessions/s000", headers=world.auth, json=body)
-    assert response.status_code in (400, 422), response.text
+    assert (response.status_code, response.json()["type"]) == problem, response.text
     assert field in response.json()["detail"]
 
 

@@ -8,6 +8,7 @@ import uuid
 
 from app.adapters.llm.local_model import Script
 from tests.chat.helpers import (
+    chat,
     event_types,
     messages,
     new_id,
@@ -224,3 +225,14 @@ async def test_a_model_error_fails_the_turn_with_an_error_part_then_done(stack: 
         assert got[-1].data == "[DONE]"
         assert got[-2].data["type"] == "error" and got[-2].data["errorText"]
         assert (await event_types(stack, session))[-1] == "TurnFailed"
+
+
+async def test_a_nul_in_the_models_answer_is_dropped_and_the_turn_completes(
+        stack: Stack) -> None:
+    robot = await robot_with_script(stack, Script(text="before\x00after"))
+    session = new_id("s")
+    got = await chat(stack, session, "say something odd", robot=robot)
+    assert text_of(got) == "beforeafter"
+    replies = [parts for _, role, parts in await messages(stack, session)
+               if role == "assistant"]
+    assert [p["text"] for p in replies[0] if p["type"] == "text"] == ["beforeafter"]

@@ -34,3 +34,11 @@ def test_keys_never_show_in_a_settings_repr() -> None:
     settings = load_settings({"ANTHROPIC_API_KEY": "sk-secret-123"})
     assert "sk-secret-123" not in repr(settings)
     assert "ANTHROPIC_API_KEY" in environment_variables().values()
+
+
+def test_the_readme_documents_every_setting() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    missing = [var for var in environment_variables().values() if f"`{var}`" not in readme]
+    assert missing == []

@@ -75,3 +75,28 @@ def test_an_input_that_does_not_parse_or_fit_the_schema_is_a_tool_input_error() 
     assert "no tool named 'launch_rockets'" in unknown[0]["errorText"]
     assert [p["state"] for p in enc.parts[1:]] == ["output-error"] * 3
     assert all(c.input_error for c in enc.tool_calls)
+
+
+def holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
+    return isinstance(value, list) and any(holds_nul(v) for v in value)
+
+
+def test_a_nul_the_model_says_is_dropped_from_the_stream_and_the_step() -> None:
+    # Given a model whose text, reasoning and tool arguments hold NUL characters
+    enc = encoder()
+    out = enc.on_event(ReasoningDelta("a\x00b"))
+    out += enc.on_event(TextDelta("\x00"))  # nothing left: no empty part opens for it
+    out += enc.on_event(TextDelta("c\x00d"))
+    out += enc.on_event(ToolInputStarted("c1", "robot_get"))
+    out += enc.on_event(ToolInputDelta("c1", '{"robot_id": "x\x00'))
+    out += enc.on_event(ToolInputEnded("c1", "robot_get", '{"robot_id": "x\\u0000y"}'))
+    # Then neither the stream nor the step holds one (PostgreSQL could not store it)
+    assert not holds_nul(out) and not holds_nul(enc.parts)
+    assert [p["delta"] for p in out if "delta" in p] == ["ab", "cd"]
+    assert enc.parts[1:3] == [{"type": "reasoning", "text": "ab"}, {"type": "text", "text": "cd"}]
+    assert out[-1]["input"] == {"robot_id": "xy"}
+    assert "\x00" not in enc.tool_calls[0].arguments

@@ -22,6 +22,7 @@ from app.adapters.llm.events import (
     UsageReported,
 )
 from app.domain.events import ToolCall, Usage
+from app.domain.nul import without_nul
 from app.domain.steps import tool_part
 
 Part = dict[str, Any]
@@ -54,9 +55,10 @@ class StepEncoder:
                                         "toolName": name, "dynamic": True}]
             case ToolInputDelta(call_id=cid, arguments_delta=delta):
                 return [{"type": "tool-input-delta", "toolCallId": cid,
-                         "inputTextDelta": delta}]
+                         "inputTextDelta": without_nul(delta)}]
             case ToolInputEnded(call_id=cid, name=name, arguments=arguments):
-                return self._tool_call(ToolCall(call_id=cid, name=name, arguments=arguments))
+                return self._tool_call(ToolCall(call_id=cid, name=name,
+                                                arguments=without_nul(arguments)))
             case UsageReported(input_tokens=i, output_tokens=o):
                 self.usage = Usage(input_tokens=i, output_tokens=o)
             case Finished(reason=reason):
@@ -65,6 +67,7 @@ class StepEncoder:
 
     def _tool_call(self, call: ToolCall) -> list[Part]:
         tool_input, error = self.check_input(call.name, call.arguments)
+        tool_input = without_nul(tool_input)  # from a `\u0000` escape in the arguments
         if error is not None:
             call = ToolCall(call_id=call.call_id, name=call.name, arguments=call.arguments,
                             input_error=error)
@@ -86,6 +89,7 @@ class StepEncoder:
         return [{"type": f"{kind}-end", "id": pid}]
 
     def _delta(self, kind: str, text: str) -> list[Part]:
+        text = without_nul(text)
         if not text:
             return []
         self.saw_output = True

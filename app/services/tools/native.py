@@ -13,7 +13,9 @@ from app.adapters.robots import RobotNameTaken
 from app.domain import decisions
 from app.domain.accounts import Permission
 from app.domain.robots import Robot
-from app.eventstore import EventMetadata
+from app.domain.session import SessionState
+from app.domain.session_access import may_change_session
+from app.eventstore import Event, EventMetadata
 from app.readmodels.search import search_messages
 from app.services.robots import InvalidRobotField, checked_fields
 from app.services.tools.context import ToolContext, ToolFailed
@@ -62,11 +64,11 @@ async def robot_get(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     return _robot_out(await _live_robot(ctx, args["robot_id"]), full=True)
 
 
-def _fields(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+async def _fields(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     """The robot fields a call sets, checked as the API checks them."""
     fields = {k: v for k, v in args.items() if k != "robot_id"}
     try:
-        return checked_fields(fields, ctx.services.settings)
+        return await checked_fields(fields, ctx.services.settings, ctx.services.pool)
     except InvalidRobotField as exc:
         raise ToolFailed(str(exc)) from None
 
@@ -78,7 +80,7 @@ def _author(ctx: ToolContext) -> uuid.UUID:
 
 
 async def robot_create(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    fields = {"description": "", **_fields(ctx, args)}
+    fields = {"description": "", **await _fields(ctx, args)}
     try:
         robot = await ctx.services.robots.create(fields, _author(ctx))
     except RobotNameTaken as exc:
@@ -88,8 +90,8 @@ async def robot_create(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]
 
 async def robot_update(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     try:
-        robot = await ctx.services.robots.update(_robot_id(args["robot_id"]), _fields(ctx, args),
-                                                 _author(ctx))
+        robot = await ctx.services.robots.update(_robot_id(args["robot_id"]),
+                                                 await _fields(ctx, args), _author(ctx))
     except RobotNameTaken as exc:
         raise ToolFailed(str(exc)) from None
     if robot is None:
@@ -98,9 +100,12 @@ async def robot_update(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]
 
 
 async def robot_delete(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    # Never reached while approvals do not exist: the runner refuses tools that require
-    # confirmation before they run.
-    raise ToolFailed("robot_delete needs a person's approval")
+    # It requires confirmation: a turn runs it only once a person approved the call
+    # (app/domain/waits.py).
+    robot = await _live_robot(ctx, args["robot_id"])
+    if not await ctx.services.robots.delete(robot.id, _author(ctx)):
+        raise ToolFailed(f"there is no robot with id {args['robot_id']}")
+    return {"deleted": True, "id": str(robot.id), "name": robot.name}
 
 
 async def robot_switch(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
@@ -141,8 +146,17 @@ async def session_get(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
 async def session_rename(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     command = decisions.ChangeSettings(session_id=ctx.session_id,
                                        changes={"name": args["name"]})
+    account = ctx.account
+
+    def decide(state: SessionState) -> list[Event]:
+        # The same rule as PATCH: the tool acts for the turn's poster, who may not own it.
+        if account is None or not may_change_session(account, state):
+            raise ToolFailed("only the session's creator or an account with MANAGE_ROBOTS"
+                             " may rename this session")
+        return decisions.change_settings(state, command)
+
     await ctx.services.handler.execute(
-        ctx.session_id, lambda state: decisions.change_settings(state, command),
+        ctx.session_id, decide,
         metadata=EventMetadata(actor=f"robot-tool:{ctx.turn_id}", correlation_id=ctx.turn_id))
     return {"name": args["name"]}
 
