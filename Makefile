@@ -9,7 +9,7 @@ $(BIN)/robots: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	touch $(BIN)/robots
 
-.PHONY: install run test lint bench
+.PHONY: install run test lint bench fuzz
 install: $(BIN)/robots
 
 run: install
@@ -19,6 +19,12 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The API fuzzed against its own OpenAPI document (schemathesis, tests/api/test_openapi_fuzz.py)
+# with a few examples per operation: CI's bounded run. `FUZZ_EXAMPLES=50` for a longer one.
+FUZZ_EXAMPLES ?= 5
+fuzz: install
+	FUZZ_MAX_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest --run-slow tests/api/test_openapi_fuzz.py
 
 # `make bench BENCH="reads turns tools" BENCH_ARGS=--quick`: other groups, a smoke run.
 BENCH      ?= eventlog

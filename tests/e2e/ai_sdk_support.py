@@ -5,6 +5,8 @@ SDK's own chunk schema) or reconnects to one (`reconnectToStream`, GET {api}/{ch
 and folds the chunks with `readUIMessageStream`, with `ai` 6 or 7 (`--ai`; both are installed
 side by side under the npm aliases `ai6` and `ai7`). The node project is installed once per
 package.json/lock into ~/.cache/robots-test-ai-sdk/, outside the repository.
+tests/e2e/ai_sdk/waiting-client.mjs (`answer_waiting`) drives the SDK's Chat through a turn
+that waits on it: addToolApprovalResponse / addToolOutput, posted by sendAutomaticallyWhen.
 
     async def test_x(stack: Stack, ai_sdk: AiSdkClient) -> None:   # runs once per major
         result = await ai_sdk.send(stack, session, "Hi", robot=robot)
@@ -42,6 +44,7 @@ AI_SDK_MAJORS = ("6", "7")
 
 PROJECT = Path(__file__).parent / "ai_sdk"
 SCRIPT = PROJECT / "chat-client.mjs"
+WAITING_SCRIPT = PROJECT / "waiting-client.mjs"
 MANIFESTS = ("package.json", "package-lock.json")
 INSTALL_TIMEOUT_S = 300
 CLIENT_TIMEOUT_S = 30
@@ -49,10 +52,12 @@ CLIENT_TIMEOUT_S = 30
 
 @dataclass(frozen=True)
 class AiSdkProject:
-    """The installed node project: node, and a copy of chat-client.mjs inside the project."""
+    """The installed node project: node, and copies of chat-client.mjs and
+    waiting-client.mjs inside the project."""
 
     node: str
     script: Path
+    waiting_script: Path
 
 
 class AiSdkClient:
@@ -76,13 +81,24 @@ class AiSdkClient:
         started = ("--background", background) if background is not None else ()
         return await self.run(stack, session, "--resume", *started, *_options(robot, flags))
 
-    async def run(self, stack: Stack, session: str, *args: str) -> dict[str, Any]:
-        """Run the client with raw arguments (see chat-client.mjs); its JSON result."""
+    async def answer_waiting(self, stack: Stack, session: str, text: str, *, robot: str,
+                             answer: tuple[str, ...]) -> dict[str, Any]:
+        """Send `text` through the SDK's Chat, answer the call its turn waits on with
+        `answer` (("--approve",), ("--deny", "--reason", why) or ("--output", json)) and let
+        sendAutomaticallyWhen post it (see waiting-client.mjs)."""
+        return await self.run(stack, session, "--send", text, "--robot", robot, *answer,
+                              script=self.project.waiting_script)
+
+    async def run(self, stack: Stack, session: str, *args: str,
+                  script: Path | None = None) -> dict[str, Any]:
+        """Run the client (chat-client.mjs unless `script`) with raw arguments; its JSON
+        result."""
+        script = script or self.project.script
         process = await asyncio.create_subprocess_exec(
-            self.project.node, str(self.project.script), "--ai", self.major,
+            self.project.node, str(script), "--ai", self.major,
             "--base", stack.api_urls[0], "--token", stack.token, "--session", session,
             "--timeout-ms", str(CLIENT_TIMEOUT_S * 1000), *args,
-            cwd=self.project.script.parent, stdout=asyncio.subprocess.PIPE,
+            cwd=script.parent, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE)
         try:
             out, err = await asyncio.wait_for(process.communicate(), CLIENT_TIMEOUT_S + 5)
@@ -136,6 +152,24 @@ def tool_parts(result: dict[str, Any]) -> list[dict[str, Any]]:
     them, with toolName, input, output and errorText always present (None when unset)."""
     return [p for p in result["parts"]
             if p["type"] == "dynamic-tool" or p["type"].startswith("tool-")]
+
+
+TOOL_FIELDS = ("type", "toolCallId", "toolName", "state", "input", "output", "errorText")
+
+
+def comparable(part: dict[str, Any]) -> dict[str, Any]:
+    """What the client and the store must agree on for one part. The client marks text
+    `state: done` and gives tool parts every field (null when unset); a static tool's
+    refused input would be in v6's `rawInput`."""
+    kind = part["type"]
+    if kind in ("text", "reasoning"):
+        return {"type": kind, "text": part["text"]}
+    if kind == "dynamic-tool" or kind.startswith("tool-"):
+        out = {field: part.get(field) for field in TOOL_FIELDS}
+        if out["input"] is None:
+            out["input"] = part.get("rawInput")
+        return out
+    return {"type": kind}
 
 
 def _cache_root() -> Path:
@@ -197,14 +231,19 @@ def install_ai_sdk_project() -> AiSdkProject:
     target = _cache_root() / digest.hexdigest()[:16]
     if not _installed(target):
         _install(npm, target)
-    # Node resolves `ai6`/`ai7` from the script's own directory: run a copy inside the project.
-    source = SCRIPT.read_bytes()
-    script = target / f"chat-client-{hashlib.sha256(source).hexdigest()[:12]}.mjs"
+    return AiSdkProject(node, _copied(SCRIPT, target), _copied(WAITING_SCRIPT, target))
+
+
+def _copied(source: Path, target: Path) -> Path:
+    """Node resolves `ai6`/`ai7` from the script's own directory: a copy inside the
+    project, named by its content."""
+    content = source.read_bytes()
+    script = target / f"{source.stem}-{hashlib.sha256(content).hexdigest()[:12]}.mjs"
     if not script.exists():
         partial = target / f".{script.name}.{uuid.uuid4().hex[:8]}"
-        partial.write_bytes(source)
+        partial.write_bytes(content)
         partial.replace(script)
-    return AiSdkProject(node, script)
+    return script
 
 
 @pytest.fixture(scope="session")

@@ -18,26 +18,11 @@ from tests.chat.stack import Stack
 from tests.e2e.ai_sdk_support import (
     AiSdkClient,
     assert_no_rejections,
+    comparable,
     tool_parts,
 )
 
 ANSWER = "You are talking to a test robot; the clock says it is late."
-TOOL_FIELDS = ("type", "toolCallId", "toolName", "state", "input", "output", "errorText")
-
-
-def comparable(part: dict[str, Any]) -> dict[str, Any]:
-    """What the client and the store must agree on for one part. The client marks text
-    `state: done` and gives tool parts every field (null when unset); a static tool's
-    refused input would be in v6's `rawInput`."""
-    kind = part["type"]
-    if kind in ("text", "reasoning"):
-        return {"type": kind, "text": part["text"]}
-    if kind == "dynamic-tool" or kind.startswith("tool-"):
-        out = {field: part.get(field) for field in TOOL_FIELDS}
-        if out["input"] is None:
-            out["input"] = part.get("rawInput")
-        return out
-    return {"type": kind}
 
 
 async def stored_parts(stack: Stack, session: str) -> list[dict[str, Any]]:
