@@ -17,11 +17,13 @@ from litestar.di import NamedDependency, Provide
 from psycopg_pool import AsyncConnectionPool
 
 from app.adapters.accounts import AccountStore
+from app.adapters.mcp_servers import McpServerStore
 from app.adapters.provider_settings import ProviderSettingsStore
 from app.adapters.robots import RobotStore
 from app.bootstrap import Services
 from app.config.settings import Settings
 from app.eventstore import EventStore
+from app.services.mcp_servers import McpServerService
 from app.services.providers import ProviderService
 from app.services.robots import RobotService
 
@@ -74,6 +76,15 @@ def provide_provider_service(
     return ProviderService(provider_settings, settings)
 
 
+def provide_mcp_servers(services: NamedDependency[Services]) -> McpServerStore:
+    return services.mcp_servers
+
+
+def provide_mcp_server_service(mcp_servers: NamedDependency[McpServerStore],
+                               settings: NamedDependency[Settings]) -> McpServerService:
+    return McpServerService(mcp_servers, settings)
+
+
 _PROVIDERS: dict[str, Callable[..., Any]] = {
     "services": provide_services,
     "settings": provide_settings,
@@ -85,6 +96,8 @@ _PROVIDERS: dict[str, Callable[..., Any]] = {
     "provider_settings": provide_provider_settings,
     "robot_service": provide_robot_service,
     "provider_service": provide_provider_service,
+    "mcp_servers": provide_mcp_servers,
+    "mcp_server_service": provide_mcp_server_service,
 }
 
 

@@ -28,7 +28,11 @@ def parse_input(name: str, arguments: str, tools: dict[str, ToolInfo]
     if not isinstance(value, dict):
         return {}, f"the input must be a JSON object, got: {arguments[:500]}"
     validator = jsonschema.Draft202012Validator(tool.input_schema)
-    problems = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
+    try:
+        problems = sorted(validator.iter_errors(value), key=lambda e: list(e.path))
+    except Exception as exc:  # an MCP server's schema may $ref what is not there
+        said = (str(exc).splitlines() or [type(exc).__name__])[0]
+        return value, f"the tool's input schema cannot be checked, so it was not run: {said}"
     if problems:
         where = "/".join(str(p) for p in problems[0].path) or "input"
         return value, f"the input does not match the tool's schema: {where}: {problems[0].message}"

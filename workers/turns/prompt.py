@@ -17,7 +17,7 @@ from app.domain.robots import Robot
 from app.domain.session import SessionState, Turn
 from app.domain.steps import message_parts
 from app.domain.templates import ENVIRONMENT
-from app.domain.tools import tools_of
+from app.domain.tool_catalog import NO_TOOLS, ToolCatalog
 
 # A rough count is enough to fit a budget: about four characters a token, plus framing.
 CHARS_PER_TOKEN = 4
@@ -133,6 +133,10 @@ def _call_and_result(part: Part) -> tuple[PromptToolCall, PromptToolResult]:
         output, is_error = json.dumps(part.get("output")), False
     elif state == "output-error":
         output, is_error = str(part.get("errorText") or "failed"), True
+    elif state == "output-denied":  # the model is told, with the person's reason
+        reason = (part.get("approval") or {}).get("reason")
+        output = "the call was not run: it was denied" + (f" ({reason})" if reason else "")
+        is_error = True
     else:  # a call the turn never finished (it was cancelled or failed first)
         output, is_error = "the call was not completed", True
     return call, PromptToolResult(call_id=call_id, name=name, output=output, is_error=is_error)
@@ -166,14 +170,16 @@ def _fit(state: SessionState, units: list[Unit], ongoing: Unit) -> list[PromptMe
     return [m for u in kept for m in u] + ongoing
 
 
-def tool_specs(robot: Robot) -> list[ToolSpec]:
-    """Exactly the robot's tools, as the model sees them."""
+def tool_specs(catalog: ToolCatalog) -> list[ToolSpec]:
+    """Exactly the robot's tools (its catalog), as the model sees them."""
     return [ToolSpec(name=t.callable_name, description=t.description,
-                     input_schema=t.input_schema) for t in tools_of(robot.tools).values()]
+                     input_schema=t.input_schema) for t in catalog.tools.values()]
 
 
 def build_request(state: SessionState, turn: Turn, robot: Robot, model: str,
-                  max_tokens: int = 4096) -> ModelRequest:
+                  max_tokens: int = 4096, *, catalog: ToolCatalog = NO_TOOLS) -> ModelRequest:
+    """The model call for the turn's next step, offering the tools of `catalog` (the
+    robot's, loaded for this attempt)."""
     return ModelRequest(model=model, system=system_prompt(state, robot),
                         messages=history(state, turn), max_tokens=max_tokens,
-                        tools=tool_specs(robot))
+                        tools=tool_specs(catalog))

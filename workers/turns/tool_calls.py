@@ -20,6 +20,7 @@ from app.domain import decisions
 from app.domain.events import ToolCall
 from app.domain.session import SessionState, Turn
 from app.domain.steps import UNKNOWN_OUTCOME, NextMove
+from app.domain.tool_catalog import ToolCatalog
 from app.eventstore import EventMetadata
 from app.services.tools.context import ToolContext
 from app.services.tools.runner import ToolResult, failed, run_tool
@@ -40,7 +41,7 @@ class ToolStep:
         self.send = send
         self._tool_context: ToolContext | None = None  # one account lookup per attempt
 
-    async def run(self, state: SessionState, turn: Turn, move: NextMove,
+    async def run(self, state: SessionState, turn: Turn, move: NextMove, catalog: ToolCatalog,
                   cancel: asyncio.Event) -> tuple[SessionState, bool]:
         """The state once every open call has its result; True when a cancel stopped it
         first (what finished before it stays recorded)."""
@@ -59,15 +60,17 @@ class ToolStep:
         state = (await self.deps.handler.execute(
             self.session_id, lambda s: decisions.start_tool_calls(s, started),
             metadata=self.meta, loaded=state)).state
-        return await self._run_all(state, turn, runnable, cancel)
+        return await self._run_all(state, turn, runnable, catalog, cancel)
 
     async def _run_all(self, state: SessionState, turn: Turn, calls: list[ToolCall],
-                       cancel: asyncio.Event) -> tuple[SessionState, bool]:
+                       catalog: ToolCatalog, cancel: asyncio.Event
+                       ) -> tuple[SessionState, bool]:
         ctx = await self._context(turn)
         inputs = _inputs(turn)
         # Independent calls run side by side; results are recorded one at a time.
         pending: dict[asyncio.Task[ToolResult], ToolCall] = {
-            asyncio.create_task(run_tool(ctx, c, inputs.get(c.call_id, {}))): c for c in calls}
+            asyncio.create_task(run_tool(ctx, catalog, c, inputs.get(c.call_id, {}))): c
+            for c in calls}
         stop = asyncio.create_task(cancel.wait())
         try:
             while pending:

@@ -9,9 +9,11 @@ from typing import Any
 
 import msgspec
 
+from app.domain.accounts import Permission
 from app.domain.events import ToolCall, ToolOutcome
-from app.domain.tools import TOOLS
+from app.domain.tool_catalog import ToolCatalog
 from app.services.tools.context import ToolContext, ToolFailed
+from app.services.tools.mcp import run_mcp_tool
 from app.services.tools.native import NATIVE
 
 log = logging.getLogger(__name__)
@@ -29,19 +31,24 @@ def failed(error: str) -> ToolResult:
     return ToolResult(outcome="error", error=error)
 
 
-async def run_tool(ctx: ToolContext, call: ToolCall, tool_input: dict[str, Any]) -> ToolResult:
+async def run_tool(ctx: ToolContext, catalog: ToolCatalog, call: ToolCall,
+                   tool_input: dict[str, Any]) -> ToolResult:
     """The call's result. Its input was checked against the tool's schema already."""
-    info, native = TOOLS.get(call.name), NATIVE.get(call.name)
-    if info is None or native is None:
+    info, mcp = catalog.tool(call.name), catalog.mcp.get(call.name)
+    native = NATIVE.get(info.id) if info is not None and mcp is None else None
+    if info is None or (native is None and mcp is None):
         return failed(f"there is no tool named {call.name!r}")
-    if info.requires_confirmation:
-        return failed(f"{call.name} needs a person's approval before it runs, and this"
-                      " service cannot ask for one yet; it was not run")
-    if ctx.account is None or native.permission not in ctx.account.permissions:
-        return failed(f"permission denied: {call.name} needs the {native.permission}"
+    # A robot's MCP tools are for whoever may chat with it: an administrator gave them.
+    permission = native.permission if native is not None else Permission.USE_ROBOTS
+    if ctx.account is None or permission not in ctx.account.permissions:
+        return failed(f"permission denied: {call.name} needs the {permission}"
                       " permission, which the account this turn acts for does not have")
     try:
-        output = await asyncio.wait_for(native.run(ctx, tool_input), TOOL_TIMEOUT_S)
+        if mcp is not None:  # bounded by MCP_CALL_TIMEOUT_S inside
+            output = await run_mcp_tool(ctx, mcp, call.name, tool_input)
+        else:
+            assert native is not None
+            output = await asyncio.wait_for(native.run(ctx, tool_input), TOOL_TIMEOUT_S)
     except ToolFailed as exc:
         return failed(str(exc))
     except TimeoutError:
