@@ -16,6 +16,10 @@ INSERT INTO messages (session_id, id, role, parts, robot_id, robot_name, model, 
 VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT (session_id, id) DO NOTHING
 """
+# A turn that waited stores its reply at each wait: the last one stands.
+_REPLY = _INSERT.replace("DO NOTHING", "DO UPDATE SET parts = EXCLUDED.parts,"
+                         " robot_id = EXCLUDED.robot_id, robot_name = EXCLUDED.robot_name,"
+                         " model = EXCLUDED.model")
 # A question sits at twice its global position; its reply right after it (2p + 1), though
 # other questions may have been queued in between (migrations/0011). A reply whose
 # question is not in this session (a fork's copy) keeps its own place.
@@ -45,7 +49,7 @@ class MessagesProjection:
                     sid = rec.stream_id.removeprefix("session-")
                     row = await (await conn.execute(_REPLY_POSITION,
                                                     [sid, tid, pos * 2])).fetchone()
-                    await conn.execute(_INSERT, [sid, mid, "assistant", _json(parts), rid,
+                    await conn.execute(_REPLY, [sid, mid, "assistant", _json(parts), rid,
                                                  rname, model, None, tid, at,
                                                  row[0] if row else pos * 2])
 

@@ -33,7 +33,7 @@ _TYPES = {
     "version": "int8", "situation": "text", "system_template": "text",
     "render_templates": "bool", "token_budget": "int4", "context_overflow": "text",
     "recall_options": "jsonb", "summary": "text", "active_robot_id": "text",
-    "forked_from": "text",
+    "forked_from": "text", "auto_run_tools": "bool", "forward_tool_calls": "bool",
 }  # fmt: skip
 _JSON_COLUMNS = frozenset({"recall_options", "metadata"})
 _COUNTED_COLUMNS = frozenset({"metadata", "deleted_at"})  # created_by is set once, at start

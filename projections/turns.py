@@ -8,11 +8,13 @@ import msgspec
 
 from app.domain.events import (
     RobotSwitched,
+    TurnBeganWaiting,
     TurnCancelled,
     TurnCancelRequested,
     TurnCompleted,
     TurnFailed,
     TurnRequested,
+    TurnResumed,
     TurnStarted,
 )
 from app.eventstore import RecordedEvent
@@ -29,7 +31,12 @@ _STARTED = ("UPDATE turns SET status = 'running', attempts = %s, started_at = %s
             " robot_id = %s, version = %s" + _GUARD)
 _SWITCHED = "UPDATE turns SET robot_id = %s, version = %s" + _GUARD
 _CANCEL_REQUESTED = "UPDATE turns SET cancel_requested = true, version = %s" + _GUARD
-_ENDED = ("UPDATE turns SET status = %s, finished_at = %s, finish_reason = %s, error = %s,"
+_WAITING = ("UPDATE turns SET status = 'waiting', waiting_since = %s, awaiting = %s::jsonb,"
+            " version = %s" + _GUARD)
+_RESUMED = ("UPDATE turns SET status = 'requested', waiting_since = NULL, awaiting = NULL,"
+            " version = %s" + _GUARD)
+_ENDED = ("UPDATE turns SET status = %s, waiting_since = NULL, awaiting = NULL,"
+          " finished_at = %s, finish_reason = %s, error = %s,"
           " usage = %s::jsonb, time_to_first_token_ms = %s, duration_ms = %s, version = %s"
           + _GUARD)
 
@@ -60,6 +67,11 @@ class TurnsProjection:
                 case TurnFailed(turn_id=tid, error=error):
                     await conn.execute(_ENDED, ["failed", at, "error", error, None, None,
                                                 None, v, tid, v])
+                case TurnBeganWaiting(turn_id=tid, calls=calls):
+                    await conn.execute(_WAITING, [at, msgspec.json.encode(calls).decode(), v,
+                                                  tid, v])
+                case TurnResumed(turn_id=tid):
+                    await conn.execute(_RESUMED, [v, tid, v])
                 case TurnCancelled(turn_id=tid):
                     await conn.execute(_ENDED, ["cancelled", at, "abort", None, None, None,
                                                 None, v, tid, v])

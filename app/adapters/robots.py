@@ -9,10 +9,11 @@ import msgspec
 from psycopg import errors as pg_errors
 from psycopg_pool import AsyncConnectionPool
 
-from app.domain.robots import Robot
+from app.domain.robots import ClientTool, Robot
 
 _COLUMNS = ("id, name, description, playbook, model, tools, meta, author_id,"
-            " created_at, updated_at, deleted_at, max_steps")
+            " created_at, updated_at, deleted_at, max_steps, client_tools,"
+            " tools_requiring_approval")
 
 
 class RobotNameTaken(Exception):
@@ -99,10 +100,13 @@ class RobotStore:
 
 
 def _db_value(column: str, value: Any) -> Any:
-    return msgspec.json.encode(value).decode() if column == "meta" else value
+    jsonb = column in ("meta", "client_tools")
+    return msgspec.json.encode(value).decode() if jsonb else value
 
 
 def _robot(row: Any) -> Robot:
     return Robot(id=row[0], name=row[1], description=row[2], playbook=row[3], model=row[4],
                  tools=list(row[5]), meta=row[6], author_id=row[7], created_at=row[8],
-                 updated_at=row[9], deleted_at=row[10], max_steps=row[11])
+                 updated_at=row[9], deleted_at=row[10], max_steps=row[11],
+                 client_tools=msgspec.convert(row[12], list[ClientTool]),
+                 tools_requiring_approval=list(row[13]))

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.openapi.spec import Example
+from litestar.params import Body, FromPath, HeaderParameter, QueryParameter
 from litestar.response import Stream
 
+from app.adapters.streams.retries import FEATURES_HEADER, takes_reset_step
 from app.adapters.streams.sse import HEADERS, MEDIA_TYPE, parse_last_event_id
+from app.api.answers import answers_in
 from app.api.auth import requires
+from app.api.openapi import event_stream, nothing_to_stream, problems
 from app.api.problems import ProblemError, trace_id_of
 from app.bootstrap import Services
 from app.domain import decisions
@@ -20,8 +23,14 @@ from app.domain.accounts import Account, Permission
 from app.domain.events import Multitask
 from app.services import chat, turn_streams
 
-_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+STREAM_PROTOCOL = ("The AI SDK UI message stream (v1): `data: <json chunk>` frames, each with"
+                   " an `id:` to resume from, ending with `data: [DONE]`.")
 MAX_TEXT = 100_000
+StreamFeatures = Annotated[str | None, HeaderParameter(
+    name=FEATURES_HEADER, description=(
+        "`reset-step`: the client (AI SDK 7) takes `reset-step` chunks, so a retried"
+        " attempt drops a dead attempt's partial output in place; without it the stream"
+        " ends with an `error` part and a resume from the start gives the whole message"))]
 
 
 class UIMessageIn(msgspec.Struct, kw_only=True):
@@ -35,12 +44,22 @@ class ChatRequest(msgspec.Struct, kw_only=True, rename={"robot_id": "robotId",
                                                          "message_id": "messageId"}):
     """What `useChat`'s DefaultChatTransport sends, plus our robotId and multitask."""
 
-    id: str
+    # In the type, not a check of our own, so that the OpenAPI document shows it.
+    id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,128}$", description=(
+        "The session (a new id starts one): 1-128 letters, digits, '-' or '_'"))]
     messages: Annotated[list[UIMessageIn], msgspec.Meta(min_length=1)]
-    trigger: Literal["submit-message", "regenerate-message"] = "submit-message"
+    trigger: Annotated[Literal["submit-message", "regenerate-message"], msgspec.Meta(
+        description="Only 'submit-message' is supported (400 otherwise)")] = "submit-message"
     message_id: str | None = None
     robot_id: str | None = None
     multitask: Multitask = "reject"
+
+
+# The body with an example: the document's readers (and the fuzzer) start from a real chat.
+ChatBody = Annotated[ChatRequest, Body(examples=[Example(summary="A first message", value={
+    "id": "my-session",
+    "messages": [{"id": "m1", "role": "user", "parts": [{"type": "text", "text": "Hello"}]}],
+})])]
 
 
 class TurnAccepted(msgspec.Struct, kw_only=True):
@@ -72,9 +91,6 @@ def _stream(frames: Any) -> Stream:
 
 def _last_message(body: ChatRequest) -> tuple[str, list[dict[str, Any]]]:
     """Only the last message is taken: history comes from the log."""
-    if not _SESSION_ID.match(body.id):
-        raise ProblemError(400, "id must be 1-128 letters, digits, '-' or '_'",
-                           slug="invalid-request", metadata={"field": "id"})
     if body.trigger != "submit-message":
         raise ProblemError(400, "only trigger 'submit-message' is supported",
                            slug="invalid-request", metadata={"field": "trigger"})
@@ -97,29 +113,58 @@ def _last_message(body: ChatRequest) -> tuple[str, list[dict[str, Any]]]:
 
 async def post_chat(request: Request[Account, Any, Any], services: Services,
                 body: ChatRequest) -> chat.ChatTurn:
+    if body.messages[-1].role == "assistant":
+        return await _answer(request, services, body)
     message_id, parts = _last_message(body)
     try:
         return await chat.post_message(
             services, request.user, session_id=body.id, message_id=message_id, parts=parts,
             robot_id=body.robot_id, multitask=body.multitask, trace_id=trace_id_of(request))
+    except decisions.TurnWaiting as exc:
+        raise ProblemError(409, str(exc), slug="turn-waiting", metadata={
+            "active_turn_id": exc.turn_id, "waiting_call_ids": exc.call_ids}) from None
     except decisions.TurnActive as exc:
         raise ProblemError(409, str(exc), slug="turn-active",
                            metadata={"active_turn_id": exc.turn_id}) from None
     except decisions.SessionGone as exc:
-        raise ProblemError(410, str(exc), slug="session-deleted") from None
+        raise ProblemError(410, str(exc), slug="session-deleted",
+                           metadata={"session_id": body.id}) from None
     except chat.RobotUnavailable as exc:
         raise ProblemError(422, str(exc), slug="invalid-field",
                            metadata={"field": "robotId"}) from None
+
+
+async def _answer(request: Request[Account, Any, Any], services: Services,
+                  body: ChatRequest) -> chat.ChatTurn:
+    """The last message is the assistant's: the client answers the calls its turn waits
+    on (app/api/answers.py), and the turn goes on in that message."""
+    last = body.messages[-1]
+    try:
+        return await chat.answer_calls(
+            services, request.user, session_id=body.id, message_id=last.id,
+            answers=answers_in(last.parts), trace_id=trace_id_of(request))
+    except decisions.UnknownTurn as exc:
+        raise ProblemError(404, str(exc), slug="not-found", metadata={
+            "session_id": body.id, "message_id": last.id}) from None
+    except decisions.NotWaiting as exc:
+        raise ProblemError(409, str(exc), slug="not-waiting", metadata={
+            "turn_id": exc.turn_id, "call_ids": exc.call_ids}) from None
+    except decisions.PartlyAnswered as exc:
+        raise ProblemError(409, str(exc), slug="calls-unanswered", metadata={
+            "turn_id": exc.turn_id, "waiting_call_ids": exc.still_waiting}) from None
 
 
 class ChatController(Controller):
     tags = ["chat"]
     guards = [requires(Permission.USE_ROBOTS)]
 
-    @post("/robots/chat/sse", status_code=200)
+    @post("/robots/chat/sse", status_code=200, media_type=MEDIA_TYPE,
+          summary="Chat: post a message and stream the reply",
+          responses={**event_stream(STREAM_PROTOCOL),
+                     **problems(403, 409, 410, 413, 422)})
     async def chat_sse(self, request: Request[Account, Any, Any],
-                       services: NamedDependency[Services], data: JSONBody[ChatRequest],
-                       ) -> Stream:
+                       services: NamedDependency[Services], data: ChatBody,
+                       features: StreamFeatures = None) -> Stream:
         """Post the last message and stream the robot's reply (AI SDK UI message stream).
 
         The same message posted again attaches to the first post's turn. A second message
@@ -127,27 +172,41 @@ class ChatController(Controller):
         queued after it ('enqueue'), or run after cancelling it ('interrupt').
         """
         turn = await post_chat(request, services, data)
-        return _stream(turn_streams.stream_turn(services, turn.session_id, turn.turn_id,
-                                        just_posted=turn.is_new))
+        return _stream(await turn_streams.stream_turn(services, turn.session_id, turn.turn_id,
+                                        just_posted=turn.is_new, stream_id=turn.stream,
+                                        resets=takes_reset_step(features)))
 
     @get(["/robots/sessions/{session_id:str}/stream",
-          "/robots/chat/sse/{session_id:str}/stream"])
+          "/robots/chat/sse/{session_id:str}/stream"], media_type=MEDIA_TYPE,
+         summary="Resume a turn's stream",
+         responses={**event_stream(STREAM_PROTOCOL), **nothing_to_stream(),
+                    **problems(403, 404)})
     async def resume(
         self, services: NamedDependency[Services], session_id: FromPath[str],
         last_event_id: Annotated[str | None, HeaderParameter(name="last-event-id")] = None,
         after: Annotated[int | None, QueryParameter(description="Resume after this sequence",
                                                     ge=0)] = None,
         turn_id: Annotated[str | None, QueryParameter(description="A specific turn")] = None,
+        features: StreamFeatures = None,
     ) -> Stream | Response[None]:
         """The active (or latest, while buffered) turn's stream, from the start or from
-        `Last-Event-ID` / `?after=`. 204 when there is nothing to stream."""
-        chosen = turn_id or await turn_streams.turn_to_resume(services, session_id)
+        `Last-Event-ID` / `?after=`. 204 when there is nothing to stream; 404 for a session
+        that does not exist or a `turn_id` that is not this session's."""
+        try:
+            chosen = await turn_streams.turn_to_resume(services, session_id, turn_id)
+        except (decisions.SessionNotFound, decisions.UnknownTurn) as exc:
+            raise ProblemError(404, str(exc), slug="not-found", metadata={
+                "session_id": session_id, **({"turn_id": turn_id} if turn_id else {})}) from None
         if chosen is None:
             return Response(None, status_code=204)
-        start = after if after is not None else parse_last_event_id(last_event_id, chosen)
-        return _stream(turn_streams.stream_turn(services, session_id, chosen, start or 0))
+        chosen_turn, stream_id = chosen
+        start = after if after is not None else parse_last_event_id(last_event_id, stream_id)
+        return _stream(await turn_streams.stream_turn(services, session_id, chosen_turn,
+                                                start or 0, stream_id=stream_id,
+                                                resets=takes_reset_step(features)))
 
-    @post("/robots/sessions/{session_id:str}/turns/{turn_id:str}/cancel", status_code=200)
+    @post("/robots/sessions/{session_id:str}/turns/{turn_id:str}/cancel", status_code=200,
+          summary="Cancel a turn", responses=problems(403, 404, 409))
     async def cancel(self, request: Request[Account, Any, Any],
                      services: NamedDependency[Services], session_id: FromPath[str],
                      turn_id: FromPath[str]) -> TurnState:
@@ -156,7 +215,8 @@ class ChatController(Controller):
         try:
             after = await chat.cancel(services, request.user, session_id, turn_id)
         except decisions.UnknownTurn as exc:
-            raise ProblemError(404, str(exc), slug="not-found") from None
+            raise ProblemError(404, str(exc), slug="not-found",
+                               metadata={"session_id": session_id, "turn_id": turn_id}) from None
         turn = after.turn(turn_id)
         assert turn is not None
         return TurnState(turnId=turn_id, status=turn.status,

@@ -13,17 +13,31 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from app.adapters.robots import RobotNameTaken
 from app.api.auth import requires
+from app.api.openapi import problems
 from app.api.paging import page_numbers, parse_page
 from app.api.problems import ProblemError
 from app.api.profiles import ProfileReference, profile_reference
 from app.domain.accounts import Account, Permission
+from app.domain.robots import ClientTool
 from app.domain.tools import TOOLS, ToolInfo
+from app.services.mcp_servers import McpServerService
 from app.services.robots import AuthoredRobot, InvalidRobotField, RobotNotFound, RobotService
 
 PAGE_SIZE = 20
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 Text = Annotated[str, msgspec.Meta(max_length=100_000)]
 MaxSteps = Annotated[int, msgspec.Meta(ge=1, le=100)]
+# What both OpenAI and Anthropic accept as a tool's name.
+ToolName = Annotated[str, msgspec.Meta(pattern=r"^[a-zA-Z0-9_-]{1,64}$")]
+
+
+class ClientToolIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A tool only the client runs: a call waits for the client's output."""
+
+    name: ToolName
+    description: Annotated[str, msgspec.Meta(max_length=10_000)] = ""
+    input_schema: dict[str, Any] = msgspec.field(
+        default_factory=lambda: {"type": "object", "properties": {}})
 
 
 class RobotInitialProps(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -34,6 +48,8 @@ class RobotInitialProps(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     tools: list[str] = []
     meta: dict[str, Any] = {}
     max_steps: MaxSteps = 20
+    client_tools: list[ClientToolIn] = []
+    tools_requiring_approval: list[str] = []
 
 
 class RobotMutableProps(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -44,6 +60,8 @@ class RobotMutableProps(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     tools: list[str] | msgspec.UnsetType = msgspec.UNSET
     meta: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
     max_steps: MaxSteps | msgspec.UnsetType = msgspec.UNSET
+    client_tools: list[ClientToolIn] | msgspec.UnsetType = msgspec.UNSET
+    tools_requiring_approval: list[str] | msgspec.UnsetType = msgspec.UNSET
 
 
 class RobotOut(
@@ -63,6 +81,9 @@ class RobotOut(
     tools: list[str]
     meta: dict[str, Any]
     max_steps: int  # model steps a turn may take (ours; Storyden has none)
+    # Ours: tools only the client runs, and tool ids whose calls wait for approval.
+    client_tools: list[ClientTool]
+    tools_requiring_approval: list[str]
     deleted: datetime | None = None
 
 
@@ -93,12 +114,15 @@ def _out(authored: AuthoredRobot) -> RobotOut:
         tools=r.tools,
         meta=r.meta,
         max_steps=r.max_steps,
+        client_tools=r.client_tools,
+        tools_requiring_approval=r.tools_requiring_approval,
         deleted=r.deleted_at,
     )
 
 
 def _not_found(exc: RobotNotFound) -> ProblemError:
-    return ProblemError(404, str(exc), slug="not-found")
+    return ProblemError(404, str(exc), slug="not-found",
+                        metadata={"robot_id": str(exc.robot_id)})
 
 
 def _invalid(exc: InvalidRobotField) -> ProblemError:
@@ -113,7 +137,8 @@ class RobotsController(Controller):
     path = "/robots"
     tags = ["robots"]
 
-    @get("/", guards=[requires(Permission.USE_ROBOTS)])
+    @get("/", guards=[requires(Permission.USE_ROBOTS)], summary="List robots",
+         responses=problems(403))
     async def list_robots(
         self,
         robot_service: NamedDependency[RobotService],
@@ -133,12 +158,18 @@ class RobotsController(Controller):
             next_page=next_page,
         )
 
-    @get("/tools", guards=[requires(Permission.USE_ROBOTS)])
-    async def list_tools(self) -> RobotToolListResult:
-        """The tools a robot can be given, by id."""
-        return RobotToolListResult(tools=list(TOOLS.values()))
+    @get("/tools", guards=[requires(Permission.USE_ROBOTS)], summary="List tools",
+         responses=problems(403))
+    async def list_tools(
+        self, mcp_server_service: NamedDependency[McpServerService],
+    ) -> RobotToolListResult:
+        """The tools a robot can be given, by id: the native ones, then each MCP server's
+        tools as its last refresh listed them (`available: false` while it is disabled)."""
+        mcp = await mcp_server_service.tool_infos()
+        return RobotToolListResult(tools=[*TOOLS.values(), *mcp])
 
-    @post("/", guards=[requires(Permission.MANAGE_ROBOTS)])
+    @post("/", guards=[requires(Permission.MANAGE_ROBOTS)], summary="Create a robot",
+          responses=problems(403, 409, 413, 422))
     async def create_robot(
         self, request: Request[Account, Any, Any], robot_service: NamedDependency[RobotService],
         data: JSONBody[RobotInitialProps],
@@ -152,15 +183,18 @@ class RobotsController(Controller):
         except RobotNameTaken as exc:
             raise _name_taken(exc) from None
 
-    @get("/{robot_id:uuid}", guards=[requires(Permission.USE_ROBOTS)])
+    @get("/{robot_id:uuid}", guards=[requires(Permission.USE_ROBOTS)], summary="Get a robot",
+         responses=problems(403, 404))
     async def get_robot(self, robot_service: NamedDependency[RobotService],
                         robot_id: FromPath[uuid.UUID]) -> RobotOut:
+        """One live robot by id; a deleted one is a 404."""
         try:
             return _out(await robot_service.get(robot_id))
         except RobotNotFound as exc:
             raise _not_found(exc) from None
 
-    @patch("/{robot_id:uuid}", guards=[requires(Permission.MANAGE_ROBOTS)])
+    @patch("/{robot_id:uuid}", guards=[requires(Permission.MANAGE_ROBOTS)],
+           summary="Change a robot", responses=problems(403, 404, 409, 413, 422))
     async def update_robot(
         self,
         request: Request[Account, Any, Any],
@@ -179,7 +213,8 @@ class RobotsController(Controller):
         except RobotNotFound as exc:
             raise _not_found(exc) from None
 
-    @delete("/{robot_id:uuid}", guards=[requires(Permission.MANAGE_ROBOTS)], status_code=200)
+    @delete("/{robot_id:uuid}", guards=[requires(Permission.MANAGE_ROBOTS)], status_code=200,
+            summary="Delete a robot", responses=problems(403, 404))
     async def delete_robot(
         self, request: Request[Account, Any, Any], robot_service: NamedDependency[RobotService],
         robot_id: FromPath[uuid.UUID],

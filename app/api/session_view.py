@@ -61,6 +61,8 @@ class RobotSessionOut(msgspec.Struct, kw_only=True, omit_defaults=True,
     recall_options: dict[str, Any] | None = None
     summary: str | None = None
     forked_from: str | None = None
+    # Ours: the tool calls its active turn waits on (an approval, a client's output).
+    waiting_on: list[dict[str, Any]] = []
 
 
 def session_out(page: SessionPage, limit: int) -> RobotSessionOut:
@@ -75,7 +77,7 @@ def session_out(page: SessionPage, limit: int) -> RobotSessionOut:
         token_budget=row.token_budget, context_overflow=row.context_overflow,
         recall_options=row.recall_options, metadata=row.metadata, summary=row.summary,
         forked_from=row.forked_from, auto_run_tools=row.auto_run_tools,
-        forward_tool_calls=row.forward_tool_calls,
+        forward_tool_calls=row.forward_tool_calls, waiting_on=row.waiting_on,
         message_list=MessageList(page_size=limit, results=page.total,
                                  messages=[_message(m) for m in page.messages],
                                  next_before=page.next_before))

@@ -73,6 +73,8 @@ class SessionSettingsChanged(Event, frozen=True):
     recall_options: RecallOptions | msgspec.UnsetType | None = msgspec.UNSET
     metadata: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
     summary: str | msgspec.UnsetType | None = msgspec.UNSET
+    auto_run_tools: bool | msgspec.UnsetType = msgspec.UNSET
+    forward_tool_calls: bool | msgspec.UnsetType = msgspec.UNSET
 
     def changes(self) -> dict[str, Any]:
         return {
@@ -153,7 +155,8 @@ class ToolCallStarted(Event, frozen=True):
     name: str
 
 
-ToolOutcome = Literal["output", "error"]
+# "denied": a person said no to the call (or no one answered in time); the model is told.
+ToolOutcome = Literal["output", "error", "denied"]
 
 
 class ToolCallCompleted(Event, frozen=True):
@@ -191,6 +194,44 @@ class AssistantMessageCompleted(Event, frozen=True):
     robot_name: str
     model: str
     usage: Usage = Usage()
+
+
+WaitKind = Literal["approval", "client"]
+
+
+class AwaitedCall(msgspec.Struct, frozen=True, kw_only=True):
+    """A call the turn waits on: a person's approval before it runs, or the client's
+    output (a tool only the client runs)."""
+
+    call_id: str
+    name: str
+    kind: WaitKind
+    approval_id: str | None = None  # with "approval": what the client answers to
+
+
+class TurnBeganWaiting(Event, frozen=True):
+    """The turn stopped until each call is answered (or the wait times out). Its stream
+    ends here; the answer continues the same assistant message on a new one."""
+
+    turn_id: str
+    attempt: int
+    calls: list[AwaitedCall]
+
+
+class ToolApprovalAnswered(Event, frozen=True):
+    turn_id: str
+    call_id: str
+    approval_id: str
+    approved: bool
+    reason: str | None = None
+    answered_by: str | None = None
+
+
+class TurnResumed(Event, frozen=True):
+    """Every awaited call has its answer: the turn runs again (its next stream segment)."""
+
+    turn_id: str
+    resumed_by: str | None = None
 
 
 class TurnCompleted(Event, frozen=True):
@@ -232,4 +273,7 @@ registry = EventRegistry(
     TurnCompleted,
     TurnFailed,
     TurnCancelled,
+    TurnBeganWaiting,
+    ToolApprovalAnswered,
+    TurnResumed,
 )

@@ -11,6 +11,16 @@ import msgspec
 DEFAULT_ROBOT_ID = uuid.UUID("00000000-0000-0000-0000-000000000001")
 
 
+class ClientTool(msgspec.Struct, frozen=True, kw_only=True):
+    """A robot's tool that only the client runs: a call waits for the client's output (the
+    AI SDK's `addToolOutput`), the server never runs it."""
+
+    name: str
+    description: str = ""
+    input_schema: dict[str, Any] = msgspec.field(
+        default_factory=lambda: {"type": "object", "properties": {}})
+
+
 class Robot(msgspec.Struct, frozen=True, kw_only=True):
     id: uuid.UUID
     name: str
@@ -24,3 +34,6 @@ class Robot(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
     deleted_at: datetime | None = None
     max_steps: int = 20  # model steps a turn may take before it stops (a tool loop ends)
+    client_tools: list[ClientTool] = []
+    # Tool ids whose calls wait for a person's approval (beyond those that always do).
+    tools_requiring_approval: list[str] = []

@@ -8,6 +8,7 @@ import msgspec
 
 from app.domain.events import (
     AssistantMessageCompleted,
+    AwaitedCall,
     ContextOverflow,
     MessagePosted,
     Part,
@@ -19,18 +20,22 @@ from app.domain.events import (
     SessionSettingsChanged,
     SessionStarted,
     StepCompleted,
+    ToolApprovalAnswered,
     ToolCallCompleted,
     ToolCallStarted,
+    TurnBeganWaiting,
     TurnCancelled,
     TurnCancelRequested,
     TurnCompleted,
     TurnFailed,
     TurnRequested,
+    TurnResumed,
     TurnStarted,
 )
 from app.eventstore import Event
 
-TurnStatus = Literal["requested", "running", "completed", "failed", "cancelled"]
+# "waiting": stopped until its awaited calls are answered (TurnBeganWaiting).
+TurnStatus = Literal["requested", "running", "waiting", "completed", "failed", "cancelled"]
 TERMINAL: frozenset[TurnStatus] = frozenset({"completed", "failed", "cancelled"})
 
 
@@ -59,10 +64,25 @@ class Turn(msgspec.Struct, frozen=True, kw_only=True):
     steps: tuple[StepCompleted, ...] = ()
     started_calls: frozenset[str] = frozenset()
     results: tuple[ToolCallCompleted, ...] = ()
+    # Waiting: the calls awaited now (TurnBeganWaiting) and every approval answered.
+    awaiting: tuple[AwaitedCall, ...] = ()
+    approvals: tuple[ToolApprovalAnswered, ...] = ()
+    # Each wait ends a stream: the turn's stream segments are numbered from 0, and the
+    # attempts of each count from `segment_from` (a wait is no failed attempt).
+    segment: int = 0
+    segment_from: int = 0
 
     @property
     def finished(self) -> bool:
         return self.status in TERMINAL
+
+    @property
+    def stream_id(self) -> str:
+        """The Redis stream of the turn's current segment (see `segment`)."""
+        return self.turn_id if not self.segment else f"{self.turn_id}~{self.segment}"
+
+    def approval(self, call_id: str) -> ToolApprovalAnswered | None:
+        return next((a for a in self.approvals if a.call_id == call_id), None)
 
     def result(self, call_id: str) -> ToolCallCompleted | None:
         return next((r for r in self.results if r.call_id == call_id), None)
@@ -79,6 +99,9 @@ class SessionSettings(msgspec.Struct, frozen=True, kw_only=True):
     recall_options: RecallOptions | None = None
     metadata: dict[str, Any] = {}
     summary: str | None = None
+    # Julep's tool options (app/domain/waits.py says what they do).
+    auto_run_tools: bool = True
+    forward_tool_calls: bool = False
 
 
 class SessionState(msgspec.Struct, frozen=True, kw_only=True):
@@ -154,7 +177,20 @@ def evolve(state: SessionState, event: Event) -> SessionState:
                                        robot_name=rname, model=model):
             message = Message(id=mid, role="assistant", parts=parts, turn_id=tid, robot_id=rid,
                               robot_name=rname, model=model)
-            return msgspec.structs.replace(state, messages=(*state.messages, message))
+            # A turn that waited stores its message at each wait: the last one stands.
+            kept = tuple(m for m in state.messages if m.id != mid)
+            return msgspec.structs.replace(state, messages=(*kept, message))
+        case TurnBeganWaiting(turn_id=tid, calls=calls):
+            return _replace_turn(state, tid, status="waiting", awaiting=tuple(calls))
+        case ToolApprovalAnswered(turn_id=tid):
+            answered = state.turn(tid)
+            return state if answered is None else _replace_turn(
+                state, tid, approvals=(*answered.approvals, event))
+        case TurnResumed(turn_id=tid):
+            resumed = state.turn(tid)
+            return state if resumed is None else _replace_turn(
+                state, tid, status="requested", awaiting=(), segment=resumed.segment + 1,
+                segment_from=resumed.attempt)
         case TurnCompleted(turn_id=tid, finish_reason=reason):
             return _replace_turn(state, tid, status="completed", finish_reason=reason)
         case TurnFailed(turn_id=tid, error=error):

@@ -9,8 +9,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import msgspec
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 
-ToolSource = Literal["native", "mcp", "plugin"]
+# "client": a robot's own tool that only the client runs (never in GET /robots/tools).
+ToolSource = Literal["native", "mcp", "plugin", "client"]
 
 
 class ToolInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -91,6 +94,27 @@ NATIVE_TOOLS: tuple[ToolInfo, ...] = (
 
 TOOLS: dict[str, ToolInfo] = {t.id: t for t in NATIVE_TOOLS}
 TOOL_IDS = frozenset(TOOLS)
+
+
+def client_tools_problem(tools: list[dict[str, Any]]) -> str | None:
+    """Why a robot's client tools cannot be offered to a model, or None: each name once and
+    not a native tool's, each input schema a valid JSON Schema for an object."""
+    names = [t["name"] for t in tools]
+    doubled = sorted({n for n in names if names.count(n) > 1})
+    if doubled:
+        return f"client tool names must differ: {', '.join(doubled)}"
+    clash = sorted(set(names) & {t.callable_name for t in TOOLS.values()})
+    if clash:
+        return f"client tools may not take a native tool's name: {', '.join(clash)}"
+    for tool in tools:
+        schema = tool.get("input_schema") or {}
+        if schema.get("type") != "object":
+            return f"client tool {tool['name']}: input_schema must have type 'object'"
+        try:
+            Draft202012Validator.check_schema(schema)
+        except SchemaError as exc:
+            return f"client tool {tool['name']}: input_schema is not valid: {exc.message}"
+    return None
 
 
 def tools_of(tool_ids: list[str]) -> dict[str, ToolInfo]:

@@ -30,13 +30,19 @@ class SessionRow(msgspec.Struct, frozen=True, kw_only=True):
     version: int
     created_by: Account | None
     creator_joined: datetime | None
+    auto_run_tools: bool = True
+    forward_tool_calls: bool = False
+    # The calls its active turn waits on ({call_id, name, kind, approval_id}), if it waits.
+    waiting_on: list[dict[str, Any]] = []
 
 
 # A SessionRow's columns, from `sessions s` and `accounts a` (its creator, left-joined).
 SESSION_COLUMNS = """
 s.id, s.name, s.created_at, s.updated_at, s.metadata, s.situation, s.system_template,
 s.render_templates, s.token_budget, s.context_overflow, s.recall_options, s.summary,
-s.active_robot_id, s.forked_from, s.version, a.id, a.handle, a.name, a.roles, a.created_at
+s.active_robot_id, s.forked_from, s.version, a.id, a.handle, a.name, a.roles, a.created_at,
+s.auto_run_tools, s.forward_tool_calls,
+(SELECT t.awaiting FROM turns t WHERE t.session_id = s.id AND t.status = 'waiting' LIMIT 1)
 """
 
 
@@ -58,5 +64,6 @@ def session_row(r: Sequence[Any]) -> SessionRow:
         id=r[0], name=r[1], created_at=r[2], updated_at=r[3], metadata=r[4], situation=r[5],
         system_template=r[6], render_templates=r[7], token_budget=r[8], context_overflow=r[9],
         recall_options=r[10], summary=r[11], active_robot_id=r[12], forked_from=r[13],
-        version=r[14], created_by=creator, creator_joined=r[19],
+        version=r[14], created_by=creator, creator_joined=r[19], auto_run_tools=r[20],
+        forward_tool_calls=r[21], waiting_on=r[22] or [],
     )

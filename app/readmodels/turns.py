@@ -1,5 +1,5 @@
-"""Reading the turns read model (written by projections/turns.py): open turns for the
-sweeper, one turn's status."""
+"""Reading the turns read model (written by projections/turns.py): open turns and
+expired waits for the sweeper, one turn's status."""
 
 from __future__ import annotations
 
@@ -32,6 +32,15 @@ async def open_turns(conn: Conn, *, older_than_s: float) -> list[TurnRow]:
         """, [older_than_s])
     return [TurnRow(turn_id=r[0], session_id=r[1], status=r[2], attempts=r[3],
                     lease_alive=r[4]) for r in await cur.fetchall()]
+
+
+async def expired_waits(conn: Conn, *, older_than_s: float) -> list[tuple[str, str]]:
+    """(turn id, session id) of each turn that has waited on answers longer than
+    `older_than_s`."""
+    cur = await conn.execute(
+        "SELECT turn_id, session_id FROM turns WHERE status = 'waiting'"
+        " AND waiting_since < now() - make_interval(secs => %s)", [older_than_s])
+    return [(r[0], r[1]) for r in await cur.fetchall()]
 
 
 async def turn_status(conn: Conn, turn_id: str) -> dict[str, object] | None:

@@ -18,7 +18,8 @@ from app.domain.accounts import Account
 from app.domain.events import Multitask, Part
 from app.domain.robots import DEFAULT_ROBOT_ID
 from app.domain.session import SessionState
-from app.eventstore import EventMetadata
+from app.domain.session_access import check_cancel
+from app.eventstore import Event, EventMetadata
 
 
 class RobotUnavailable(Exception):
@@ -33,6 +34,11 @@ class ChatTurn(msgspec.Struct, frozen=True, kw_only=True):
     turn_id: str
     message_id: str
     is_new: bool
+    stream_id: str = ""  # the turn's current stream segment (Turn.stream_id)
+
+    @property
+    def stream(self) -> str:
+        return self.stream_id or self.turn_id
 
 
 async def post_message(services: Services, account: Account, *, session_id: str,
@@ -42,7 +48,7 @@ async def post_message(services: Services, account: Account, *, session_id: str,
 
     Posting the same message id again returns the turn of the first post. Raises
     decisions.TurnActive (multitask 'reject' while a turn runs), SessionGone,
-    RobotUnavailable.
+    RobotUnavailable, NotPermitted (an 'interrupt' by one who may not cancel the turn).
     """
     before = await services.handler.load(session_id)
     robot = await _pick_robot(services, robot_id, before)
@@ -50,25 +56,66 @@ async def post_message(services: Services, account: Account, *, session_id: str,
         session_id=session_id, message_id=message_id, parts=parts, robot_id=robot,
         author_id=str(account.id), new_turn_id=f"turn-{uuid.uuid4().hex}",
         multitask=multitask, session_name=_title(parts))
+
+    def decide(state: SessionState) -> list[Event]:
+        # An interrupt cancels the active turn: only those who may cancel it may interrupt.
+        active = state.active_turn
+        if (multitask == "interrupt" and active is not None
+                and state.turn_for_message(message_id) is None):
+            check_cancel(account, state, session_id, active.turn_id)
+        return decisions.post_message(state, command)
+
     outcome = await services.handler.execute(
-        session_id, lambda state: decisions.post_message(state, command),
+        session_id, decide,
         metadata=EventMetadata(actor=str(account.id), trace_id=trace_id), loaded=before)
     turn = outcome.state.turn_for_message(message_id)
     assert turn is not None  # posted now or before
     if outcome.events:
         TURNS_POSTED.inc()
     return ChatTurn(session_id=session_id, turn_id=turn.turn_id, message_id=message_id,
-                    is_new=bool(outcome.events))
+                    is_new=bool(outcome.events), stream_id=turn.stream_id)
+
+
+def turn_of_reply(message_id: str) -> str:
+    """The turn whose assistant message has this id (workers name it `msg-<turn id>`)."""
+    return message_id.removeprefix("msg-")
+
+
+async def answer_calls(services: Services, account: Account, *, session_id: str,
+                       message_id: str, answers: list[decisions.CallAnswer],
+                       trace_id: str | None = None) -> ChatTurn:
+    """Record the client's answers to the calls a turn waits on; the turn then runs on (the
+    reactions hand it to a worker) in the same assistant message. Who may cancel the turn
+    may answer for it. Raises decisions.UnknownTurn, NotWaiting, PartlyAnswered,
+    NotPermitted."""
+    turn_id = turn_of_reply(message_id)
+    command = decisions.AnswerCalls(turn_id=turn_id, answers=answers,
+                                    answered_by=str(account.id))
+
+    def decide(state: SessionState) -> list[Event]:
+        check_cancel(account, state, session_id, turn_id)
+        return decisions.answer_calls(state, command)
+
+    outcome = await services.handler.execute(
+        session_id, decide, metadata=EventMetadata(actor=str(account.id), trace_id=trace_id))
+    turn = outcome.state.turn(turn_id)
+    assert turn is not None
+    return ChatTurn(session_id=session_id, turn_id=turn_id, message_id=message_id,
+                    is_new=True, stream_id=turn.stream_id)
 
 
 async def cancel(services: Services, account: Account, session_id: str,
                  turn_id: str) -> SessionState:
     """Stop a turn from any API instance. Idempotent; a finished turn stays as it was.
-    Raises decisions.UnknownTurn."""
+    Raises decisions.UnknownTurn, NotPermitted (see app/domain/session_access.py)."""
     command = decisions.CancelTurn(turn_id=turn_id, requested_by=str(account.id))
+
+    def decide(state: SessionState) -> list[Event]:
+        check_cancel(account, state, session_id, turn_id)
+        return decisions.cancel_turn(state, command)
+
     outcome = await services.handler.execute(
-        session_id, lambda state: decisions.cancel_turn(state, command),
-        metadata=EventMetadata(actor=str(account.id)))
+        session_id, decide, metadata=EventMetadata(actor=str(account.id)))
     return outcome.state
 
 

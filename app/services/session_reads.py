@@ -176,7 +176,16 @@ def _session_row(records: list[RecordedEvent], state: SessionState,
         context_overflow=s.context_overflow,
         recall_options=msgspec.to_builtins(s.recall_options) if s.recall_options else None,
         summary=s.summary, active_robot_id=state.robot_id, forked_from=state.forked_from,
-        version=records[-1].stream_version, created_by=creator, creator_joined=joined)
+        version=records[-1].stream_version, created_by=creator, creator_joined=joined,
+        auto_run_tools=s.auto_run_tools, forward_tool_calls=s.forward_tool_calls,
+        waiting_on=_waiting_on(state))
+
+
+def _waiting_on(state: SessionState) -> list[dict[str, Any]]:
+    turn = state.active_turn
+    if turn is None or turn.status != "waiting":
+        return []
+    return [msgspec.to_builtins(call) for call in turn.awaiting]
 
 
 def _message_id(record: RecordedEvent) -> str | None:

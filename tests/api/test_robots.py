@@ -160,3 +160,32 @@ async def test_a_robots_step_limit_defaults_to_20_and_stays_within_1_to_100(
                                      json={"max_steps": bad})
         assert refused.status_code == 400, refused.text
         assert "max_steps" in refused.json()["detail"]
+
+
+async def test_client_tools_and_approval_marks_are_checked_and_kept(
+        client: Client, admin_token: str) -> None:
+    tool = {"name": "pick_colour", "description": "Ask for a colour",
+            "input_schema": {"type": "object", "properties": {"why": {"type": "string"}}}}
+    made = await client.post("/robots", headers=bearer(admin_token), json=robot_body(
+        tools=["robot_get"], client_tools=[tool], tools_requiring_approval=["robot_get"]))
+    assert made.status_code == 201, made.text
+    assert made.json()["client_tools"] == [tool]
+    assert made.json()["tools_requiring_approval"] == ["robot_get"]
+    refused = {
+        "a name twice": {"client_tools": [tool, tool]},
+        "a native tool's name": {"client_tools": [{**tool, "name": "current_time"}]},
+        "not an object": {"client_tools": [{**tool, "input_schema": {"type": "string"}}]},
+        "not a schema": {"client_tools": [{**tool, "input_schema": {
+            "type": "object", "properties": {"why": {"type": "nonsense"}}}}]},
+        "an unknown tool": {"tools_requiring_approval": ["no_such_tool"]},
+    }
+    for why, fields in refused.items():
+        answer = await client.patch(f"/robots/{made.json()['id']}",
+                                    headers=bearer(admin_token), json=fields)
+        assert answer.status_code == 422, (why, answer.text)
+        assert answer.json()["metadata"]["field"] in ("client_tools",
+                                                      "tools_requiring_approval"), why
+    badly_named = await client.patch(f"/robots/{made.json()['id']}",
+                                     headers=bearer(admin_token),
+                                     json={"client_tools": [{**tool, "name": "no spaces"}]})
+    assert badly_named.status_code == 400

@@ -1,5 +1,5 @@
 """What keeps a tool-calling turn in bounds: a tool that fails, the step limit, the account's
-permissions, a tool that needs a person's approval, a switch of robot, a cancel mid-turn,
+permissions, a switch of robot, a cancel mid-turn,
 and the offline model's own tool round trip. A real stack against the local model server
 (tests/chat/test_tool_turns.py has the turns that go as planned)."""
 
@@ -141,29 +141,6 @@ async def test_an_admins_turn_creates_exactly_one_robot(stack: Stack) -> None:
     assert await robots_named(stack, name) == 1
     made = await stack.services.robots.get(uuid.UUID(created["output"]["id"]))
     assert made is not None and made.name == name
-
-
-@pytest.mark.parametrize("provider", PROVIDERS)
-async def test_robot_delete_needs_approval_so_it_never_runs_and_the_model_is_told_why(
-    stack: Stack, provider: str,
-) -> None:
-    assert stack.services is not None
-    victim, _ = await scripted_robot(stack)
-    robot, model = await scripted_robot(stack, provider=provider, tools=("robot_delete",))
-    call = new_id("call")
-    stack.model.enqueue_for_model(
-        model, calls(ScriptedToolCall(name="robot_delete", arguments=json.dumps(
-            {"robot_id": victim}), call_id=call)),
-        Script(text="I may not do that alone."))
-    session = new_id("s")
-    got = await chat(stack, session, "Delete that robot", robot=robot)  # an admin asks
-
-    [refused] = parts_of(got, "tool-output-error")
-    assert refused["toolCallId"] == call and "approval" in refused["errorText"], refused
-    assert await stack.services.robots.get(uuid.UUID(victim)) is not None
-    assert native_results(model_requests(stack, model)[1], provider) == [
-        (call, refused["errorText"], ERROR_FLAG[provider])]
-    assert text_of(got) == "I may not do that alone."
 
 
 async def test_robot_switch_hands_the_next_step_and_the_next_turn_to_the_other_robot(

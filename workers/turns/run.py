@@ -17,18 +17,29 @@ import time
 import uuid
 from typing import Any
 
+import msgspec
+
 from app.adapters.llm import ModelError
 from app.adapters.metrics import TIME_TO_FIRST_TOKEN, TURNS_FINISHED
 from app.adapters.streams.publisher import TurnPublisher
+from app.adapters.streams.retries import (
+    last_step_started,
+    plan_retry,
+    record_dropped,
+    retry_marker,
+    start_step,
+)
 from app.domain import decisions
-from app.domain.events import Part, TurnStarted, Usage
+from app.domain.events import AwaitedCall, Part, TurnStarted, Usage
 from app.domain.model_refs import ModelRef
 from app.domain.robots import DEFAULT_ROBOT_ID, Robot
 from app.domain.session import SessionState, Turn
 from app.domain.steps import NextMove, message_parts, next_move, total_usage
+from app.domain.tool_catalog import NO_TOOLS, ToolCatalog
 from app.domain.tool_input import parse_input
-from app.domain.tools import is_idempotent, tools_of
+from app.domain.waits import wait_policy, with_robot_rules
 from app.eventstore import EventMetadata
+from app.services.tools.catalog import load_catalog
 from workers.deps import WorkerDeps
 from workers.turns.leases import lease_alive, release, take_lease
 from workers.turns.model_stream import ModelStream
@@ -54,6 +65,7 @@ class _Ending:
         self.unfinished: list[Part] = []
         self.unfinished_usage: Usage | None = None
         self.last_step: decisions.RecordStep | None = None  # recorded with the ending
+        self.awaited: list[AwaitedCall] = []  # "waiting": the calls it waits on
 
 
 class TurnRun:
@@ -66,6 +78,11 @@ class TurnRun:
                                        turn_id, ttl_s=deps.settings.stream_buffer_ttl_s)
         self.writer = deps.stream_writer
         self.timing: dict[str, float] = {}
+        self.open_step: int | None = None  # a step the stream opened before this attempt
+        # The tools of the robot answering now, loaded once per attempt and robot: the
+        # prompt, the input check, idempotency and the runner all read this one.
+        self.catalog: ToolCatalog = NO_TOOLS
+        self._catalog_of: str | None = None  # the robot id `catalog` belongs to
 
     def send(self, *parts: dict[str, Any]) -> None:
         self.writer.send(self.publisher, *parts)
@@ -75,6 +92,10 @@ class TurnRun:
         turn = state.turn(self.turn_id)
         if turn is None or turn.finished:
             return "nothing to do"
+        if turn.segment:  # it waited on answers before: this is its next stream segment
+            self.publisher = TurnPublisher(self.deps.services.redis,
+                                           self.deps.settings.redis_prefix, turn.stream_id,
+                                           ttl_s=self.deps.settings.stream_buffer_ttl_s)
         robot = (hinted if hinted is not None and str(hinted.id) == turn.robot_id
                  else await self._robot(turn.robot_id))
         ref = self.deps.models.resolve(robot.model)
@@ -90,8 +111,10 @@ class TurnRun:
         # model is asked while the claim commits; nothing is published until it has.
         # Otherwise (a turn waiting its turn, running elsewhere, cancelled) no call is paid.
         early = None
+        await self._load_tools(robot)
         if (any(isinstance(e, TurnStarted) for e in decisions.start_turn(state, claim))
-                and next_move(turn, robot.max_steps, is_idempotent).kind == "ask-model"):
+                and next_move(turn, robot.max_steps, self.catalog.is_idempotent).kind
+                == "ask-model"):
             with contextlib.suppress(PromptError, ModelError):  # the loop meets it again
                 early = self._ask(state, turn, robot, ref)
         started = None
@@ -123,8 +146,14 @@ class TurnRun:
         """The model call for the turn's next step, under way. Raises PromptError or
         ModelError when it cannot be made (the turn then fails, saying why)."""
         provider = self.deps.models.provider(ref)
-        request = build_request(state, turn, robot, ref.model)
+        request = build_request(state, turn, robot, ref.model, catalog=self.catalog)
         return ModelStream(provider.stream(request))
+
+    async def _load_tools(self, robot: Robot) -> None:
+        if self._catalog_of != str(robot.id):
+            self.catalog = with_robot_rules(
+                await load_catalog(self.deps.services.mcp_servers, robot.tools), robot)
+            self._catalog_of = str(robot.id)
 
     async def _robot(self, robot_id: str) -> Robot:
         robots = self.deps.services.robots
@@ -144,9 +173,10 @@ class TurnRun:
         try:
             # A first attempt follows nothing: only a retry continues an earlier numbering.
             if attempt > 1 and await self.publisher.resume_numbering():
-                self.send({"type": "data-turn-retry", "data": {"attempt": attempt}})
+                await self._announce_retry(state, attempt)
             else:
-                self.send({"type": "start", "messageId": reply_id(self.turn_id)})
+                self.send({"type": "start", "messageId": reply_id(self.turn_id)},
+                          *_denials(state.turn(self.turn_id)))
             ending = _Ending()
             try:
                 state, robot = await self._steps(state, attempt, robot, early, cancel, ending)
@@ -169,18 +199,39 @@ class TurnRun:
             await release(self.deps.services.pool, self.turn_id, attempt)
         return ending.outcome
 
+    async def _announce_retry(self, state: SessionState, attempt: int) -> None:
+        """A retry's first part says what the stream keeps of the attempts before it: all
+        of it, or all but the output of the step they left unrecorded, which this attempt
+        asks for again under the `start-step` the stream has (app.adapters.streams.retries)."""
+        turn = state.turn(self.turn_id)
+        assert turn is not None
+        redis, settings = self.deps.services.redis, self.deps.settings
+        last = await last_step_started(redis, self.publisher.keys[0])
+        plan = plan_retry(last, len(turn.steps), self.publisher.last_seq)
+        if plan.dropped is not None:
+            await record_dropped(redis, settings.redis_prefix, self.turn_id, plan.dropped,
+                                 settings.stream_buffer_ttl_s)
+        self.open_step = plan.open_step
+        self.send(retry_marker(attempt, plan.dropped))
+
     async def _steps(self, state: SessionState, attempt: int, robot: Robot,
                      early: ModelStream | None, cancel: asyncio.Event,
                      ending: _Ending) -> tuple[SessionState, Robot]:
         """Steps until the turn is done; `ending` says how it ended."""
         tools = ToolStep(self.deps, self.session_id, self.turn_id, attempt, self.meta,
                          self.send)
+        # A step whose start-step this stream carries and whose finish-step it does not: a
+        # model step with tool calls, or the step a retry goes on under. A turn going on
+        # after a wait runs its answered calls before any step of its new stream.
+        step_open = self.open_step is not None
         while True:
             turn = state.turn(self.turn_id)
             assert turn is not None
             if turn.robot_id != str(robot.id):  # robot_switch: another robot goes on
                 robot = await self._robot(turn.robot_id)
-            move = next_move(turn, robot.max_steps, is_idempotent)
+            await self._load_tools(robot)
+            move = next_move(turn, robot.max_steps, self.catalog.is_idempotent,
+                             wait_policy(self.catalog, state.settings))
             if move.kind == "finish":
                 ending.finish_reason = move.finish_reason
                 return state, robot
@@ -189,18 +240,27 @@ class TurnRun:
                 return state, robot
             if move.kind == "run-tools":
                 await self._fault_point("after-step")
-                state, stopped = await tools.run(state, turn, move, cancel)
+                state, stopped = await tools.run(state, turn, move, self.catalog, cancel)
                 if stopped:
                     ending.outcome = "cancelled"
                     return state, robot
-                self.send({"type": "finish-step"})
+                if step_open:
+                    self.send({"type": "finish-step"})
+                step_open = False
                 await self._fault_point("after-tool-result")
                 continue
+            if move.kind == "wait":  # a person or the client answers; the turn stops here
+                self.send(*approval_requests(move.awaited),
+                          *([{"type": "finish-step"}] if step_open else []))
+                ending.outcome, ending.awaited = "waiting", move.awaited
+                ending.finish_reason = "tool-calls"
+                return state, robot
             call = early or self._ask(state, turn, robot, self.deps.models.resolve(robot.model))
             early = None
             state = await self._model_step(state, attempt, robot, move, call, cancel, ending)
             if ending.outcome != "completed" or ending.last_step is not None:
                 return state, robot
+            step_open = True
 
     async def _fault_point(self, name: str) -> None:
         """Crash tests stop a worker here (settings.fault_pause_at) and kill it."""
@@ -211,10 +271,11 @@ class TurnRun:
     async def _model_step(self, state: SessionState, attempt: int, robot: Robot,
                           move: NextMove, call: ModelStream, cancel: asyncio.Event,
                           ending: _Ending) -> SessionState:
-        tools = tools_of(robot.tools)
+        tools = self.catalog.tools
         encoder = StepEncoder(f"{self.turn_id}-a{attempt}-s{move.step}",
                               lambda name, arguments: parse_input(name, arguments, tools))
-        self.send({"type": "start-step"})
+        if move.step != self.open_step:
+            self.send(start_step(move.step))
         try:
             stopped = await self._stream(call, encoder, cancel, first=move.step == 1)
         except ModelError as exc:
@@ -275,6 +336,8 @@ class TurnRun:
         StaleAttempt."""
         turn = state.turn(self.turn_id)
         assert turn is not None
+        if ending.awaited:  # its message shows the calls as waiting (approval-requested)
+            turn = msgspec.structs.replace(turn, awaiting=tuple(ending.awaited))
         last = ending.last_step
         tail = last.parts if last else ending.unfinished
         command = decisions.FinishTurn(
@@ -285,10 +348,26 @@ class TurnRun:
             usage=total_usage(turn.steps, last.usage if last else ending.unfinished_usage),
             finish_reason=ending.finish_reason, error=ending.error,
             time_to_first_token_ms=self.timing.get("ttft"),
-            duration_ms=self.timing.get("duration"), last_step=last)
+            duration_ms=self.timing.get("duration"), last_step=last,
+            awaited=ending.awaited)
         outcome = await self.deps.handler.execute(
             self.session_id, lambda s: decisions.finish_turn(s, command), metadata=self.meta)
         return bool(outcome.events)
+
+
+def approval_requests(awaited: list[AwaitedCall]) -> list[dict[str, Any]]:
+    """What the AI SDK shows as a call waiting on a person's yes or no."""
+    return [{"type": "tool-approval-request", "approvalId": call.approval_id,
+             "toolCallId": call.call_id} for call in awaited if call.kind == "approval"]
+
+
+def _denials(turn: Turn | None) -> list[dict[str, Any]]:
+    """A turn going on after its wait first shows the calls it was denied."""
+    if turn is None or not turn.segment or not turn.steps:
+        return []
+    return [{"type": "tool-output-denied", "toolCallId": call.call_id}
+            for call in turn.steps[-1].tool_calls
+            if (result := turn.result(call.call_id)) is not None and result.outcome == "denied"]
 
 
 async def run_turn(ctx: dict[str, Any], session_id: str, turn_id: str,

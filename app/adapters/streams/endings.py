@@ -1,6 +1,6 @@
 """The part that ends a turn's stream, the same whether it is sent live or rebuilt from
-the log: `finish` for a completed turn, `error` for a failed one, `abort` for a cancelled
-one."""
+the log: `finish` for a completed turn (and for one that now waits on answers), `error`
+for a failed one, `abort` for a cancelled one."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ def ending(turn: Turn) -> dict[str, Any]:
     once the terminal event has committed, the replay sends it rebuilt from the log."""
     if turn.status == "completed":
         return _finish(turn.finish_reason or "stop")
+    if turn.status == "waiting":  # on the calls the stream showed: the client answers them
+        return _finish("tool-calls")
     if turn.status == "failed":
         return {"type": "error", "errorText": turn.error or "the turn failed"}
     return {"type": "abort"}

@@ -5,11 +5,14 @@ errors.py) what it refuses. No I/O and no clock: ids and times arrive on the com
 """
 
 from app.domain.decisions.errors import (
+    NotWaiting,
+    PartlyAnswered,
     SessionExists,
     SessionGone,
     SessionNotFound,
     StaleAttempt,
     TurnActive,
+    TurnWaiting,
     UnknownMessage,
     UnknownTurn,
 )
@@ -43,15 +46,27 @@ from app.domain.decisions.turns import (
     give_up_turn,
     start_turn,
 )
+from app.domain.decisions.waiting import (
+    AnswerCalls,
+    CallAnswer,
+    ExpireWait,
+    answer_calls,
+    expire_wait,
+)
 
 __all__ = [
+    "AnswerCalls",
+    "CallAnswer",
     "CancelTurn",
     "ChangeSettings",
     "CompleteToolCall",
     "DeleteSession",
+    "ExpireWait",
     "FinishTurn",
     "ForkSession",
     "GiveUpTurn",
+    "NotWaiting",
+    "PartlyAnswered",
     "PostMessage",
     "RecordStep",
     "SessionExists",
@@ -63,12 +78,15 @@ __all__ = [
     "SwitchRobot",
     "TurnActive",
     "TurnOutcome",
+    "TurnWaiting",
     "UnknownMessage",
     "UnknownTurn",
+    "answer_calls",
     "cancel_turn",
     "change_settings",
     "complete_tool_call",
     "delete_session",
+    "expire_wait",
     "finish_turn",
     "fork_session",
     "give_up_turn",

@@ -39,3 +39,33 @@ class UnknownMessage(Exception):
 
 class StaleAttempt(Exception):
     """A worker recording for an attempt that is no longer the turn's current one."""
+
+
+class TurnWaiting(Exception):
+    """A new message while the active turn waits on answers (multitask 'reject')."""
+
+    def __init__(self, turn_id: str, call_ids: list[str]) -> None:
+        self.turn_id = turn_id
+        self.call_ids = call_ids
+        super().__init__(f"turn {turn_id} waits on answers to tool calls {', '.join(call_ids)};"
+                         " answer them, or post with multitask 'interrupt' to deny them")
+
+
+class NotWaiting(Exception):
+    """An answer to calls the turn does not wait on (answered before, or never awaited)."""
+
+    def __init__(self, turn_id: str, call_ids: list[str], why: str) -> None:
+        self.turn_id = turn_id
+        self.call_ids = call_ids
+        super().__init__(f"tool calls {', '.join(call_ids)} of turn {turn_id} do not wait on"
+                         f" an answer: {why}" if call_ids else f"turn {turn_id}: {why}")
+
+
+class PartlyAnswered(Exception):
+    """Some of the awaited calls are left unanswered: the turn goes on only with all."""
+
+    def __init__(self, turn_id: str, still_waiting: list[str]) -> None:
+        self.turn_id = turn_id
+        self.still_waiting = still_waiting
+        super().__init__(f"turn {turn_id} still waits on tool calls {', '.join(still_waiting)};"
+                         " answer every awaited call in one message")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from app.domain.decisions.errors import SessionGone, TurnActive
+from app.domain.decisions.errors import SessionGone, TurnActive, TurnWaiting
 from app.domain.decisions.turns import cancel_events
 from app.domain.events import (
     MessagePosted,
@@ -36,6 +36,8 @@ def post_message(state: SessionState, cmd: PostMessage) -> list[Event]:
     if state.turn_for_message(cmd.message_id) is not None:
         return []
     active = state.active_turn
+    if active is not None and active.status == "waiting" and cmd.multitask == "reject":
+        raise TurnWaiting(active.turn_id, [c.call_id for c in active.awaiting])
     if active is not None and cmd.multitask == "reject":
         raise TurnActive(active.turn_id)
     events: list[Event] = []

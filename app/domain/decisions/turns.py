@@ -11,9 +11,12 @@ import msgspec
 
 from app.domain.decisions.errors import UnknownTurn
 from app.domain.decisions.steps import RecordStep, current_attempt, record_step
+from app.domain.decisions.waiting import end_wait
 from app.domain.events import (
     AssistantMessageCompleted,
+    AwaitedCall,
     Part,
+    TurnBeganWaiting,
     TurnCancelled,
     TurnCancelRequested,
     TurnCompleted,
@@ -24,7 +27,8 @@ from app.domain.events import (
 from app.domain.session import SessionState, Turn
 from app.eventstore import Event
 
-TurnOutcome = Literal["completed", "failed", "cancelled"]
+# "waiting": the turn stops until its awaited calls are answered (decisions/waiting.py).
+TurnOutcome = Literal["completed", "failed", "cancelled", "waiting"]
 
 
 class StartTurn(msgspec.Struct, frozen=True, kw_only=True):
@@ -44,13 +48,14 @@ class StartTurn(msgspec.Struct, frozen=True, kw_only=True):
 def start_turn(state: SessionState, cmd: StartTurn) -> list[Event]:
     """TurnStarted when this worker may run the turn now; else what ends it, or nothing."""
     turn = state.turn(cmd.turn_id)
-    if turn is None or turn.finished or state.active_turn is not turn:
-        return []  # unknown, already over, or waiting behind an earlier turn
+    if (turn is None or turn.finished or state.active_turn is not turn
+            or turn.status == "waiting"):
+        return []  # unknown, over, behind an earlier turn, or waiting on answers
     if turn.status == "running" and turn.attempt != cmd.lapsed_attempt:
         return []
     if turn.cancel_requested:
         return [TurnCancelled(turn_id=turn.turn_id, attempt=turn.attempt)]
-    if turn.attempt >= cmd.max_attempts:
+    if turn.attempt - turn.segment_from >= cmd.max_attempts:  # a wait is no failure
         return [TurnFailed(turn_id=turn.turn_id, attempt=turn.attempt,
                            error=f"the turn was abandoned {turn.attempt} times (worker lost);"
                                  " giving up")]
@@ -77,6 +82,7 @@ class FinishTurn(msgspec.Struct, frozen=True, kw_only=True):
     # The step that answered without a tool call, recorded with the ending: a turn's last
     # step costs no append of its own.
     last_step: RecordStep | None = None
+    awaited: list[AwaitedCall] = []  # "waiting": what it waits on
 
 
 def finish_turn(state: SessionState, cmd: FinishTurn) -> list[Event]:
@@ -94,6 +100,9 @@ def finish_turn(state: SessionState, cmd: FinishTurn) -> list[Event]:
             turn_id=cmd.turn_id, attempt=cmd.attempt, finish_reason=cmd.finish_reason,
             usage=cmd.usage, time_to_first_token_ms=cmd.time_to_first_token_ms,
             duration_ms=cmd.duration_ms))
+    elif cmd.outcome == "waiting":
+        events.append(TurnBeganWaiting(turn_id=cmd.turn_id, attempt=cmd.attempt,
+                                       calls=cmd.awaited))
     elif cmd.outcome == "cancelled":
         events.append(TurnCancelled(turn_id=cmd.turn_id, attempt=cmd.attempt))
     else:
@@ -118,9 +127,12 @@ def cancel_turn(state: SessionState, cmd: CancelTurn) -> list[Event]:
 
 def cancel_events(turn: Turn, by: str | None, reason: Literal["cancelled", "interrupt"]
                   ) -> list[Event]:
-    """A turn no worker has yet ends here; a running one is asked to stop."""
+    """A turn no worker has yet ends here (a waiting one with its calls denied); a running
+    one is asked to stop."""
     if turn.finished or turn.cancel_requested:
         return []
+    if turn.status == "waiting":
+        return end_wait(turn, reason)
     if turn.status == "requested":
         return [TurnCancelled(turn_id=turn.turn_id, attempt=turn.attempt, reason=reason)]
     return [TurnCancelRequested(turn_id=turn.turn_id, requested_by=by,
