@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
 import pytest
 
 from app.domain import decisions as d
@@ -19,8 +23,11 @@ from app.domain.events import (
     TurnResumed,
     TurnStarted,
 )
-from app.domain.session import SessionState, fold
+from app.domain.robots import ClientTool, Robot
+from app.domain.session import SessionSettings, SessionState, fold
 from app.domain.steps import message_parts, next_move
+from app.domain.tool_catalog import catalog_of
+from app.domain.waits import wait_policy, with_robot_rules
 from app.eventstore import Event
 
 DELETE = ToolCall(call_id="c1", name="robot_delete", arguments='{"robot_id": "x"}')
@@ -182,3 +189,28 @@ def test_outputs_the_client_echoes_from_its_message_are_not_answers() -> None:
     with pytest.raises(d.NotWaiting, match="answers no call"):
         d.answer_calls(state, d.AnswerCalls(turn_id="t1", answers=[
             d.CallAnswer(call_id="c2", kind="output", output={})]))
+
+
+def _robot(**fields: Any) -> Robot:
+    return Robot(id=uuid.uuid4(), name="r", description="", playbook="", model=None,
+                 tools=["current_time", "robot_delete", "robot_get"], meta={}, author_id=None,
+                 created_at=datetime.now(UTC), updated_at=datetime.now(UTC), **fields)
+
+
+def test_which_calls_wait_and_for_what() -> None:
+    # Given a robot with a client tool, one tool marked for approval, and robot_delete
+    robot = _robot(client_tools=[ClientTool(name="pick_colour")],
+                   tools_requiring_approval=["robot_get"])
+    catalog = with_robot_rules(catalog_of(robot.tools, {}), robot)
+    # When the session runs its tools (Julep's defaults)
+    runs = wait_policy(catalog, SessionSettings())
+    # Then only the marked and the confirming tools wait for a person, the client's tool
+    # for the client, and the rest run now
+    assert [runs(n) for n in ("current_time", "robot_delete", "robot_get", "pick_colour")] == [
+        None, "approval", "approval", "client"]
+    # And with either of Julep's options every call is the client's
+    for settings in (SessionSettings(auto_run_tools=False),
+                     SessionSettings(forward_tool_calls=True)):
+        waits = wait_policy(catalog, settings)
+        assert {waits(n) for n in ("current_time", "robot_delete", "pick_colour")} == {
+            "client"}
