@@ -161,7 +161,7 @@ class ChatController(Controller):
     @post("/robots/chat/sse", status_code=200, media_type=MEDIA_TYPE,
           summary="Chat: post a message and stream the reply",
           responses={**event_stream(STREAM_PROTOCOL),
-                     **problems(403, 409, 410, 413, 422)})
+                     **problems(403, 404, 409, 410, 413, 422)})
     async def chat_sse(self, request: Request[Account, Any, Any],
                        services: NamedDependency[Services], data: ChatBody,
                        features: StreamFeatures = None) -> Stream:
@@ -169,7 +169,10 @@ class ChatController(Controller):
 
         The same message posted again attaches to the first post's turn. A second message
         while a turn is active: 409 with `active_turn_id` (multitask 'reject', the default),
-        queued after it ('enqueue'), or run after cancelling it ('interrupt').
+        queued after it ('enqueue'), or run after cancelling it ('interrupt'). The last
+        message may instead be the assistant's, answering the tool calls its turn waits on
+        (approvals, client tools' outputs): the turn goes on in that message (404 when no
+        turn of this session wrote it, 409 when the answers do not fit the wait).
         """
         turn = await post_chat(request, services, data)
         return _stream(await turn_streams.stream_turn(services, turn.session_id, turn.turn_id,

@@ -238,7 +238,7 @@ class SessionsController(Controller):
         )
 
     @post("/", status_code=202, summary="Start a turn in the background",
-          responses=problems(403, 409, 410, 413, 422))
+          responses=problems(403, 404, 409, 410, 413, 422))
     async def start_turn(
         self, request: Request[Account, Any, Any], services: NamedDependency[Services],
         data: ChatBody,
