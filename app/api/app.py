@@ -28,6 +28,7 @@ from app.api.providers import ProvidersController
 from app.api.robots import RobotsController
 from app.api.session_detail import SessionDetailController
 from app.api.sessions import JulepSessionsController, SessionsController
+from app.api.turns import TurnsController
 from app.bootstrap import Services
 from app.config.settings import Settings
 
@@ -59,7 +60,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             health, ready, AccountsController, RobotsController, SessionsController,
             ChatController, SessionDetailController, JulepSessionsController,
             MetricsController,
-            ProvidersController, McpServersController,
+            ProvidersController, McpServersController, TurnsController,
         ],
         # Controllers ask for `services`, `robots`, `pool`, ... by name (app/api/deps.py).
         dependencies=dependencies(),

@@ -45,7 +45,8 @@ async def expired_waits(conn: Conn, *, older_than_s: float) -> list[tuple[str, s
 
 async def turn_status(conn: Conn, turn_id: str) -> dict[str, object] | None:
     cur = await conn.execute(
-        "SELECT turn_id, session_id, status, attempts, cancel_requested, model, requested_at,"
+        "SELECT turn_id, session_id, status, attempts, cancel_requested, robot_id, model,"
+        " requested_at,"
         " started_at, finished_at, finish_reason, error, usage, time_to_first_token_ms,"
         " duration_ms FROM turns WHERE turn_id = %s", [turn_id])
     row = await cur.fetchone()

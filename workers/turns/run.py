@@ -20,7 +20,12 @@ from typing import Any
 import msgspec
 
 from app.adapters.llm import ModelError
-from app.adapters.metrics import TIME_TO_FIRST_TOKEN, TURNS_FINISHED
+from app.adapters.metrics import (
+    TIME_TO_FIRST_TOKEN,
+    TURN_DURATION,
+    TURNS_FINISHED,
+    count_tokens,
+)
 from app.adapters.streams.publisher import TurnPublisher
 from app.adapters.streams.retries import (
     last_step_started,
@@ -193,6 +198,7 @@ class TurnRun:
             self.deps.leases.drop(self.turn_id, attempt)
             self.deps.cancels.forget(self.turn_id)
         TURNS_FINISHED.labels(ending.outcome).inc()
+        TURN_DURATION.observe(self.timing.get("duration", 0.0) / 1000)
         if "ttft" in self.timing:
             TIME_TO_FIRST_TOKEN.observe(self.timing["ttft"] / 1000)
         if finished:
@@ -282,6 +288,9 @@ class TurnRun:
             log.warning("turn %s: model call failed: %s", self.turn_id, exc)
             ending.outcome, ending.error, stopped = "failed", str(exc), True
         self.send(*encoder.close())
+        ref = self.deps.models.resolve(robot.model)
+        count_tokens(ref.provider, ref.model, encoder.usage.input_tokens,
+                     encoder.usage.output_tokens)
         if stopped:
             if ending.outcome == "completed":
                 ending.outcome = "cancelled"
