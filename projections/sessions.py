@@ -16,6 +16,7 @@ from app.domain.events import (
     SessionRenamed,
     SessionSettingsChanged,
     SessionStarted,
+    SessionSummarised,
     TurnRequested,
 )
 from app.eventstore import RecordedEvent
@@ -143,6 +144,8 @@ def _changes(rec: RecordedEvent) -> tuple[str, dict[str, Any] | None]:
             return sid, {"updated_at": at, "version": version}
         case SessionSettingsChanged(session_id=sid):
             return sid, rec.event.changes() | {"updated_at": at, "version": version}
+        case SessionSummarised(session_id=sid, summary=summary):  # made by no one: not an update
+            return sid, {"summary": summary, "version": version}
         case SessionForked(session_id=sid, from_session_id=source, robot_id=rid):
             return sid, {"forked_from": source, "active_robot_id": rid, "version": version}
         case TurnRequested(session_id=sid, robot_id=rid) | RobotSwitched(session_id=sid,

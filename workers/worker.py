@@ -26,9 +26,10 @@ from prometheus_client import start_http_server
 
 from app.adapters.outage import REDIS_DOWN, Outage
 from app.adapters.streams.keys import arq_queue
-from app.adapters.turn_queue import RUN_TURN, wake_channel
+from app.adapters.turn_queue import RUN_TURN, SUMMARISE, wake_channel
 from app.config.settings import Settings, load_settings
 from workers.deps import WorkerDeps
+from workers.summaries import summarise_session
 from workers.sweeper import sweep_turns
 from workers.turns.run import run_turn
 
@@ -63,7 +64,9 @@ def worker_options(settings: Settings) -> dict[str, Any]:
     every = max(1, settings.sweep_interval_s)
     return {
         # arq may deliver a job again after a worker dies; the log makes that harmless.
-        "functions": [func(run_turn, name=RUN_TURN, max_tries=1000)],
+        "functions": [func(run_turn, name=RUN_TURN, max_tries=1000),
+                      # A summary is worth a few tries; a lost one is asked for again.
+                      func(summarise_session, name=SUMMARISE, max_tries=3, timeout=600)],
         "cron_jobs": [cron(sweep_turns, second=set(range(0, 60, every)),
                            run_at_startup=True, timeout=60)],
         "on_startup": startup,

@@ -1,4 +1,5 @@
-"""Handing turns to workers (arq) and telling workers to stop one (Redis pub/sub)."""
+"""Handing turns (and session summaries) to workers (arq) and telling workers to stop a turn
+(Redis pub/sub)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from arq.utils import timestamp_ms
 from app.adapters.streams.keys import arq_queue, cancels_channel
 
 RUN_TURN = "run_turn"
+SUMMARISE = "summarise_session"
 
 # arq's enqueue (the job under its key unless it or its result exists, then its id in the
 # queue) in one round trip instead of three, with the workers' wake-up in the same call.
@@ -43,9 +45,18 @@ async def enqueue_turn(arq: ArqRedis, session_id: str, turn_id: str,
     `robot_id`, when known, lets the worker load the robot while it loads the session.
     """
     args = (session_id, turn_id) if robot_id is None else (session_id, turn_id, robot_id)
-    job_id = job_id or turn_id
+    return await _enqueue(arq, RUN_TURN, args, job_id or turn_id)
+
+
+async def enqueue_summary(arq: ArqRedis, session_id: str) -> bool:
+    """Queue a check of whether the session needs summarising (workers/summaries.py); False
+    when one is already queued or running for it (its job id is the session's)."""
+    return await _enqueue(arq, SUMMARISE, (session_id,), f"summarise:{session_id}")
+
+
+async def _enqueue(arq: ArqRedis, function: str, args: tuple[str, ...], job_id: str) -> bool:
     queued_at = timestamp_ms()
-    job = serialize_job(RUN_TURN, args, {}, None, queued_at, serializer=arq.job_serializer)
+    job = serialize_job(function, args, {}, None, queued_at, serializer=arq.job_serializer)
     queue = arq.default_queue_name
     # The wake-up is a nudge, not the delivery: a worker that misses it finds the job on
     # its next poll.

@@ -143,6 +143,9 @@ class StepCompleted(Event, frozen=True):
     tool_calls: list[ToolCall] = []
     usage: Usage = Usage()
     finish_reason: str = "stop"
+    # Messages of the history the token budget left out of this step's prompt (beyond what
+    # a summary stands for): with "adaptive", a summary that was not ready yet.
+    history_truncated: int = 0
 
 
 class ToolCallStarted(Event, frozen=True):
@@ -234,6 +237,20 @@ class TurnResumed(Event, frozen=True):
     resumed_by: str | None = None
 
 
+class SessionSummarised(Event, frozen=True):
+    """The conversation from its first message through `last_message_id` (`messages` of
+    them, in the order prompts hold them) summarised by `model`, in the background. With
+    context_overflow "adaptive", prompts hold `summary` in place of those messages; it is the
+    session's `summary` until the next one or a PATCH."""
+
+    session_id: str
+    summary: str
+    first_message_id: str
+    last_message_id: str
+    messages: int
+    model: str
+
+
 class TurnCompleted(Event, frozen=True):
     turn_id: str
     attempt: int
@@ -276,4 +293,5 @@ registry = EventRegistry(
     TurnBeganWaiting,
     ToolApprovalAnswered,
     TurnResumed,
+    SessionSummarised,
 )

@@ -16,7 +16,7 @@ from arq.connections import ArqRedis
 from app.adapters.outage import REDIS_DOWN, Outage
 from app.adapters.streams.endings import ending
 from app.adapters.streams.publisher import TurnPublisher, publish_terminal
-from app.adapters.turn_queue import enqueue_turn, signal_cancel
+from app.adapters.turn_queue import enqueue_summary, enqueue_turn, signal_cancel
 from app.config.settings import Settings
 from app.domain.events import (
     TurnBeganWaiting,
@@ -60,10 +60,20 @@ async def start_the_next_turn(ctx: Reactions, _: Event, outcome: Outcome) -> Non
                            robot_id=following.robot_id)
 
 
+async def consider_a_summary(ctx: Reactions, _: Event, outcome: Outcome) -> None:
+    """An "adaptive" session with a budget may be nearing it: a worker measures its next
+    prompt (which needs the robot's system prompt, so not here) and summarises it in the
+    background when it is past 80% of the budget (workers/summaries.py). One job per session
+    at a time; the next turn's ending asks again."""
+    settings = outcome.state.settings
+    if settings.context_overflow == "adaptive" and settings.token_budget is not None:
+        await enqueue_summary(ctx.arq, outcome.session_id)
+
+
 REACTIONS: dict[type[Event], tuple[Reaction, ...]] = {
     TurnRequested: (start_the_next_turn,),
     TurnCancelRequested: (stop_the_turn,),
-    TurnCompleted: (end_the_stream, start_the_next_turn),
+    TurnCompleted: (end_the_stream, start_the_next_turn, consider_a_summary),
     TurnFailed: (end_the_stream, start_the_next_turn),
     TurnCancelled: (end_the_stream, start_the_next_turn),
     # A wait ends the turn's stream, not the turn; answered, the turn runs on.

@@ -24,8 +24,10 @@ class _Failed:
 
 
 class ModelStream:
-    def __init__(self, events: AsyncGenerator[ModelEvent, None]) -> None:
+    def __init__(self, events: AsyncGenerator[ModelEvent, None], *,
+                 history_truncated: int = 0) -> None:
         self.started = time.perf_counter()
+        self.history_truncated = history_truncated  # what its prompt left out, for the log
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._task = asyncio.create_task(self._pump(events))
 

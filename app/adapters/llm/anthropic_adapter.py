@@ -14,6 +14,7 @@ from anthropic.types import (
     MessageParam,
     RawContentBlockDelta,
     RawMessageStreamEvent,
+    TextBlock,
     TextBlockParam,
     ThinkingDelta,
     ToolParam,
@@ -42,7 +43,7 @@ from app.adapters.llm.events import (
     ToolInputStarted,
     UsageReported,
 )
-from app.adapters.llm.retry import Backoff, retrying
+from app.adapters.llm.retry import Backoff, retrying, retrying_call
 from app.domain.tool_input import as_object
 
 STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length",
@@ -62,6 +63,10 @@ class AnthropicAdapter:
     def stream(self, request: ModelRequest) -> AsyncGenerator[ModelEvent, None]:
         return retrying(lambda: self._attempt(request), self._classify,
                         max_retries=self._config.max_retries, backoff=self._backoff)
+
+    async def complete(self, request: ModelRequest) -> str:
+        return await retrying_call(lambda: self._complete(request), self._classify,
+                                   max_retries=self._config.max_retries, backoff=self._backoff)
 
     async def list_models(self) -> list[ModelInfo]:
         try:
@@ -87,6 +92,15 @@ class AnthropicAdapter:
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+    async def _complete(self, request: ModelRequest) -> str:
+        tools = [ToolParam(name=t.name, description=t.description, input_schema=t.input_schema)
+                 for t in request.tools]
+        message = await self._sdk().messages.create(
+            model=request.model, max_tokens=request.max_tokens,
+            system=request.system or anthropic.omit, messages=_messages(request),
+            tools=tools or anthropic.omit)
+        return "".join(b.text for b in message.content if isinstance(b, TextBlock))
 
     async def _attempt(self, request: ModelRequest) -> AsyncGenerator[ModelEvent, None]:
         tools = [ToolParam(name=t.name, description=t.description, input_schema=t.input_schema)

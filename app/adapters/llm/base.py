@@ -128,6 +128,10 @@ class ModelProvider(Protocol):
     name: str
 
     def stream(self, request: ModelRequest) -> AsyncGenerator[ModelEvent, None]: ...
+    async def complete(self, request: ModelRequest) -> str:
+        """The answer's whole text from one call that is not streamed (for work nobody
+        watches, such as a summary). Retried inside as `stream` is; raises `ModelError`."""
+        ...
     async def list_models(self) -> list[ModelInfo]: ...
     async def warm(self) -> None:
         """Do the slow one-time setup (SDK imports, TLS) now, off the event loop, so the

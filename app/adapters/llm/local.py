@@ -49,6 +49,9 @@ class LocalProvider:
         finally:
             await events.aclose()
 
+    async def complete(self, request: ModelRequest) -> str:
+        return await (await self._ready()).complete(request)
+
     async def list_models(self) -> list[ModelInfo]:
         return await (await self._ready()).list_models()
 

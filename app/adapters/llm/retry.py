@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from email.utils import parsedate_to_datetime
+from typing import TypeVar
 
 from msgspec import Struct
 
 from app.adapters.llm.base import ModelError
 from app.adapters.llm.events import ModelEvent
+
+T = TypeVar("T")
 
 
 class Backoff(Struct, frozen=True):
@@ -92,6 +95,32 @@ async def retrying(
                 raise _restated(error, f"; gave up after {retry + 1} attempts", retry + 1) from None
         finally:
             await events.aclose()  # releases the HTTP connection when the caller stops early
+        await asyncio.sleep(backoff.delay(retry, error.retry_after_s))
+        retry += 1
+
+
+async def retrying_call(
+    attempt: Callable[[], Awaitable[T]],
+    classify: Callable[[Exception], ModelError | None],
+    *,
+    max_retries: int,
+    backoff: Backoff,
+) -> T:
+    """What `attempt()` returns, calling it again on a retryable error: `retrying` for a
+    call that is not streamed (nothing can be repeated, so any failure may be retried).
+    Raises a `ModelError` as `retrying` does, without its SDK cause."""
+    retry = 0
+    while True:
+        try:
+            return await attempt()
+        except Exception as exc:
+            error = classify(exc)
+            if error is None:
+                raise
+            if not error.retryable:
+                raise _restated(error, "", retry + 1) from None
+            if retry >= max_retries:
+                raise _restated(error, f"; gave up after {retry + 1} attempts", retry + 1) from None
         await asyncio.sleep(backoff.delay(retry, error.retry_after_s))
         retry += 1
 

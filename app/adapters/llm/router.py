@@ -164,6 +164,9 @@ class RoutedProvider:
         finally:
             await events.aclose()
 
+    async def complete(self, request: ModelRequest) -> str:
+        return await (await self._router.adapter(self.name)).complete(request)
+
     async def list_models(self) -> list[ModelInfo]:
         return await (await self._router.adapter(self.name)).list_models()
 

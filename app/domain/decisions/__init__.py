@@ -35,6 +35,7 @@ from app.domain.decisions.steps import (
     start_tool_calls,
     switch_robot,
 )
+from app.domain.decisions.summaries import RecordSummary, record_summary
 from app.domain.decisions.turns import (
     CancelTurn,
     FinishTurn,
@@ -69,6 +70,7 @@ __all__ = [
     "PartlyAnswered",
     "PostMessage",
     "RecordStep",
+    "RecordSummary",
     "SessionExists",
     "SessionGone",
     "SessionNotFound",
@@ -92,6 +94,7 @@ __all__ = [
     "give_up_turn",
     "post_message",
     "record_step",
+    "record_summary",
     "start_tool_calls",
     "start_turn",
     "switch_robot",

@@ -82,6 +82,9 @@ def fork_session(state: SessionState, cmd: ForkSession) -> list[Event]:
     ]
     settings = {k: v for k, v in msgspec.structs.asdict(source.settings).items()
                 if k != "metadata" and v != getattr(SessionSettings(), k)}
+    made = source.summarised
+    if made is not None and settings.get("summary") == made.summary:
+        del settings["summary"]  # it may tell of messages the fork has not: it makes its own
     if settings:
         events.append(SessionSettingsChanged(session_id=new_id, **settings))
     for message in source.messages:

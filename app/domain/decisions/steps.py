@@ -39,6 +39,7 @@ class RecordStep(msgspec.Struct, frozen=True, kw_only=True):
     tool_calls: list[ToolCall] = []
     usage: Usage = Usage()
     finish_reason: str = "stop"
+    history_truncated: int = 0  # messages the token budget left out of the step's prompt
 
 
 def record_step(state: SessionState, cmd: RecordStep) -> list[Event]:
@@ -48,7 +49,8 @@ def record_step(state: SessionState, cmd: RecordStep) -> list[Event]:
         return []
     return [StepCompleted(turn_id=cmd.turn_id, attempt=cmd.attempt, step=cmd.step,
                           parts=cmd.parts, tool_calls=cmd.tool_calls, usage=cmd.usage,
-                          finish_reason=cmd.finish_reason)]
+                          finish_reason=cmd.finish_reason,
+                          history_truncated=cmd.history_truncated)]
 
 
 class StartToolCalls(msgspec.Struct, frozen=True, kw_only=True):

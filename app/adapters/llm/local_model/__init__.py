@@ -7,7 +7,7 @@ deterministically, and calls a `current_time` tool by itself when asked the time
 
 from app.adapters.llm.local_model.app import LocalModelApp, ReceivedRequest
 from app.adapters.llm.local_model.conversation import Prompt, SeenToolResult
-from app.adapters.llm.local_model.habits import CLOCK_TOOL, quote_result
+from app.adapters.llm.local_model.habits import CLOCK_TOOL, quote_result, summary_of
 from app.adapters.llm.local_model.script import (
     DEFAULT_MODEL,
     DEFAULT_TOKENS,
@@ -34,4 +34,5 @@ __all__ = [
     "default_reply",
     "quote_result",
     "split_tokens",
+    "summary_of",
 ]

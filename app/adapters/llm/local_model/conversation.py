@@ -7,11 +7,15 @@ assistant's text and tool calls, a tool's result); `prompt_of` sums them up into
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from msgspec import Struct
 
 Speaker = Literal["user", "assistant", "tool"]
+
+# A request whose instructions (the system text) begin by asking for a summary.
+_ASKS_FOR_SUMMARY = re.compile(r"\s*summari[sz]e\b", re.IGNORECASE)
 
 
 class UserSaid(Struct, frozen=True):
@@ -48,6 +52,7 @@ class Prompt(Struct, frozen=True):
     thing ("tool": the conversation ends with tool results; None: nothing was said).
     `tool_results`: the results after the last user message, in order. `said`: how many
     things were said, counted alike in both dialects (each tool result counts once).
+    `asks_for_summary`: the system text begins with "Summarise" (or "Summarize").
     """
 
     last_user_text: str
@@ -57,6 +62,7 @@ class Prompt(Struct, frozen=True):
     last_speaker: Speaker | None = None
     tool_results: tuple[SeenToolResult, ...] = ()
     said: int = 0
+    asks_for_summary: bool = False
 
     @property
     def ends_with_tool_results(self) -> bool:
@@ -84,7 +90,8 @@ def prompt_of(said: list[Said], *, tools: tuple[str, ...] = (), system: str = ""
             words += len(item.output.split())
     return Prompt(last_user_text=last_user, input_words=words, max_tokens=max_tokens,
                   tools=tools, last_speaker=_speaker(said[-1]) if said else None,
-                  tool_results=tuple(results), said=len(said))
+                  tool_results=tuple(results), said=len(said),
+                  asks_for_summary=_ASKS_FOR_SUMMARY.match(system) is not None)
 
 
 def _speaker(item: Said) -> Speaker:
