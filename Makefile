@@ -26,7 +26,7 @@ FUZZ_EXAMPLES ?= 5
 fuzz: install
 	FUZZ_MAX_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest --run-slow tests/api/test_openapi_fuzz.py
 
-# `make bench BENCH="reads turns tools" BENCH_ARGS=--quick`: other groups, a smoke run.
+# `make bench BENCH="reads turns tools sessions" BENCH_ARGS=--quick`: other groups, a smoke run.
 BENCH      ?= eventlog
 BENCH_ARGS ?=
 bench: install

@@ -20,6 +20,7 @@ from app.domain.events import registry
 from app.eventstore import EventStore
 from app.services.handler import SessionHandler
 from app.services.reactions import Reactions
+from app.services.session_states import SessionStates
 
 
 class Services:
@@ -38,7 +39,11 @@ class Services:
         self.store = EventStore(pool, registry)
         # What follows each commit (queue a turn, signal a cancel, end a stream).
         self.reactions = Reactions(redis, arq, settings)
-        self.handler = SessionHandler(self.store, self.reactions.run)
+        # Folded sessions this process keeps, shared by every handler in it (a worker's too).
+        self.session_states = SessionStates(settings.session_cache_size,
+                                            settings.session_snapshot_every)
+        self.handler = SessionHandler(self.store, self.reactions.run,
+                                      states=self.session_states)
         self.accounts = AccountStore(pool, trust_s=settings.token_trust_s)
         self.robots = RobotStore(pool)
         # Provider settings and model lists; API keys are encrypted with the server secret,

@@ -21,7 +21,8 @@ class WorkerDeps:
         self.services = services
         self.settings: Settings = services.settings
         # Waits out a database outage (workers/turns/patience.py); reacts as the API's does.
-        self.handler = PatientHandler(services.store, services.reactions.run)
+        self.handler = PatientHandler(services.store, services.reactions.run,
+                                      states=services.session_states)
         self.arq = services.arq
         self.models = models
         self.cancels = cancels

@@ -16,6 +16,7 @@ import uvicorn
 from psycopg_pool import AsyncConnectionPool
 
 from app.adapters.accounts import AccountStore, HandleTaken
+from app.adapters.heap import freeze_startup_objects
 from app.adapters.http_server import InProcessServer
 from app.adapters.migrations import migrate_url
 from app.api.app import create_app
@@ -90,7 +91,9 @@ async def _count_events(conn: psycopg.AsyncConnection[object]) -> int:
 async def project(settings: Settings) -> None:
     with EmbeddedServers(settings, redis=False) as s:
         async with _database(s) as store:
-            await _until_signalled(_projector(s, store).run())
+            projector = _projector(s, store)
+            freeze_startup_objects()
+            await _until_signalled(projector.run())
 
 
 def serve(settings: Settings, workers: int) -> None:
@@ -105,6 +108,7 @@ async def worker(settings: Settings) -> None:
 
     with EmbeddedServers(settings) as s:
         arq_worker = create_worker(s)
+        freeze_startup_objects()
         await _until_signalled(arq_worker.async_run())
         await arq_worker.close()
 
@@ -121,6 +125,7 @@ async def dev(settings: Settings) -> None:
                                               port=s.port, log_level=s.log_level.lower(),
                                               timeout_graceful_shutdown=5))
             arq_worker = create_worker(s)
+            freeze_startup_objects()
 
             async def announce() -> None:
                 # Only once the port is bound: whoever reads the banner can connect at once.

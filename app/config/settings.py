@@ -91,6 +91,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How long one call to an MCP server may take (connecting, a tool call, a tool listing):
     # a tool that takes longer is the model's error, and the turn goes on.
     mcp_call_timeout_s: float = 30.0
+    # Sessions whose folded state a process keeps between decisions (least recently used out
+    # first): a decision on a kept session reads only the events after it. 0: none kept.
+    session_cache_size: int = 256
+    # A session stream's snapshot row is rewritten every this many events (further apart as
+    # the session grows): a process that has not kept the session folds only the events
+    # after it. 0: no snapshots.
+    session_snapshot_every: int = 100
     # Fault injection for crash tests: a worker that reaches this point of a turn
     # ("after-step": a step with tool calls is recorded, its tools not started;
     # "after-tool-result": a tool's result is recorded, the next step not asked) stops
@@ -158,6 +165,8 @@ _ENV: dict[str, str] = {
     "provider_settings_ttl_s": "PROVIDER_SETTINGS_TTL_S",
     "model_list_max_age_s": "MODEL_LIST_MAX_AGE_S",
     "mcp_call_timeout_s": "MCP_CALL_TIMEOUT_S",
+    "session_cache_size": "SESSION_CACHE_SIZE",
+    "session_snapshot_every": "SESSION_SNAPSHOT_EVERY",
     "fault_pause_at": "ROBOTS_FAULT_PAUSE_AT",
 }
 

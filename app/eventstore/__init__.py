@@ -9,6 +9,7 @@ from app.eventstore.store import (
     EventStore,
     LogBatch,
     RecordedEvent,
+    Snapshot,
 )
 
 __all__ = [
@@ -21,5 +22,6 @@ __all__ = [
     "EventStore",
     "LogBatch",
     "RecordedEvent",
+    "Snapshot",
     "UnknownEventType",
 ]

@@ -71,6 +71,15 @@ class AppendResult(NamedTuple):
     was_retry: bool = False
 
 
+class Snapshot(NamedTuple):
+    """A stream's folded state, as bytes its reader decodes, after `version` events. A
+    cache: readers ask for their own `shape` and fold the events after `version`."""
+
+    version: int
+    shape: str
+    data: bytes
+
+
 class LogBatch(NamedTuple):
     events: list[RecordedEvent]
     # Some committed events were held back behind an older transaction still in flight:
@@ -97,6 +106,20 @@ WITH appended AS (
 SELECT transaction_id::text::bigint, global_position, stream_version
 FROM appended, woken ORDER BY stream_version
 """
+
+# The same, and the stream's snapshot in the same statement: no round trip of its own, and
+# written only if the events land where the snapshot's state assumed (at its version).
+_APPEND_WITH_SNAPSHOT = _APPEND.replace("""), woken AS (""", """), snapped AS (
+    INSERT INTO stream_snapshots (stream_id, stream_version, shape, data)
+    SELECT %(stream)s, last.v, %(shape)s, %(snapshot)b
+    FROM (SELECT max(stream_version) AS v FROM appended) AS last
+    WHERE last.v = %(snapshot_version)s::bigint
+    ON CONFLICT (stream_id) DO UPDATE
+    SET stream_version = EXCLUDED.stream_version, shape = EXCLUDED.shape,
+        data = EXCLUDED.data, written_at = now()
+    WHERE stream_snapshots.stream_version < EXCLUDED.stream_version
+       OR stream_snapshots.shape <> EXCLUDED.shape
+), woken AS (""")
 
 _COLUMNS = (
     "global_position, transaction_id::text::bigint, stream_id, stream_version, event_id,"
@@ -135,6 +158,7 @@ class EventStore:
         metadata: EventMetadata | None = None,
         event_ids: Sequence[uuid.UUID] | None = None,
         conn: Conn | None = None,
+        snapshot: Snapshot | None = None,
     ) -> AppendResult:
         """Append `events` to a stream atomically, as versions expected_version+1...
 
@@ -142,7 +166,8 @@ class EventStore:
         None: append wherever the stream is). A stream at another version raises
         ConcurrencyError. Passing the same `event_ids` again is an idempotent retry: the
         original result comes back and nothing is stored twice. With `conn`, the append
-        joins the caller's transaction (the caller commits).
+        joins the caller's transaction (the caller commits). With `snapshot`, the same
+        statement stores it as the stream's snapshot if the append ends at its version.
         """
         if not events:
             raise ValueError("append needs at least one event")
@@ -150,7 +175,7 @@ class EventStore:
         if len(ids) != len(events):
             raise ValueError("one event id per event")
         meta = _meta_encoder.encode(metadata or EventMetadata()).decode()
-        params = {
+        params: dict[str, Any] = {
             "stream": stream_id,
             "expected": expected_version,
             "ids": ids,
@@ -158,6 +183,9 @@ class EventStore:
             "data": [self.registry.encode(e).decode() for e in events],
             "meta": [meta] * len(events),
         }
+        if snapshot is not None:
+            params.update(shape=snapshot.shape, snapshot=snapshot.data,
+                          snapshot_version=snapshot.version)
         for _ in range(_ANY_VERSION_ATTEMPTS if expected_version is None else 1):
             try:
                 return await self._append_once(stream_id, ids, params, expected_version, conn)
@@ -204,7 +232,8 @@ class EventStore:
                 "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
                 [_STREAM_LOCK_CLASS, params["stream"]],
             )
-        cur = await conn.execute(_APPEND, params)
+        cur = await conn.execute(_APPEND_WITH_SNAPSHOT if "snapshot" in params else _APPEND,
+                                 params)
         return await cur.fetchall()
 
     async def _explain_refusal(
@@ -255,6 +284,15 @@ class EventStore:
                 query, [stream_id, after_version, up_to_version, up_to_version, limit]
             )
             return [self._decode(row) for row in await cur.fetchall()]
+
+    async def read_snapshot(self, stream_id: str, shape: str) -> Snapshot | None:
+        """The stream's stored snapshot in `shape`, if there is one (a snapshot is a cache:
+        there may be none, and one of another shape is not this reader's)."""
+        async with self.pool.connection() as conn:
+            row = await (await conn.execute(
+                "SELECT stream_version, data FROM stream_snapshots"
+                " WHERE stream_id = %s AND shape = %s", [stream_id, shape])).fetchone()
+        return Snapshot(row[0], shape, bytes(row[1])) if row else None
 
     async def read_all(
         self, after: Checkpoint, limit: int = 1000, *, conn: Conn | None = None

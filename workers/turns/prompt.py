@@ -1,9 +1,14 @@
 """What the model is asked: the system prompt (the robot's playbook, or the session's system
-template rendered) and the conversation so far, fitted to the session's token budget."""
+template rendered) and the conversation so far, fitted to the session's token budget, which
+the system prompt counts against too. With context_overflow "adaptive" and a summary, the
+summary stands in for the messages it covers (workers/turns/summary_plan.py makes it)."""
 
 from __future__ import annotations
 
 import json
+from itertools import chain
+from operator import itemgetter
+from typing import NamedTuple
 
 from app.adapters.llm import (
     ModelRequest,
@@ -14,14 +19,17 @@ from app.adapters.llm import (
 )
 from app.domain.events import Part
 from app.domain.robots import Robot
-from app.domain.session import SessionState, Turn
+from app.domain.session import Message, SessionSettings, SessionState, Turn
 from app.domain.steps import message_parts
 from app.domain.templates import ENVIRONMENT
 from app.domain.tool_catalog import NO_TOOLS, ToolCatalog
+from workers.turns.per_message import PerMessage
+from workers.turns.settled_prefix import SettledPrefixes
 
 # A rough count is enough to fit a budget: about four characters a token, plus framing.
 CHARS_PER_TOKEN = 4
 TOKENS_PER_MESSAGE = 4
+SUMMARY_HEADING = "Summary of the conversation so far:"
 
 
 class PromptError(Exception):
@@ -34,6 +42,10 @@ def text_of(parts: list[Part]) -> str:
 
 def estimate_tokens(text: str) -> int:
     return len(text) // CHARS_PER_TOKEN + TOKENS_PER_MESSAGE
+
+
+def system_tokens(system: str) -> int:
+    return estimate_tokens(system) if system else 0
 
 
 def system_prompt(state: SessionState, robot: Robot) -> str:
@@ -61,36 +73,101 @@ def system_prompt(state: SessionState, robot: Robot) -> str:
 Unit = list[PromptMessage]  # messages that stay together when the budget cuts
 
 
-def history(state: SessionState, turn: Turn) -> list[PromptMessage]:
-    """The conversation this turn answers: each question followed by its reply (a queued
-    question's reply came later in the log, but belongs right after it), up to the
-    question of this turn (not later queued ones), then the steps this turn has taken so
-    far. The oldest messages are dropped when the session's token budget asks for it;
-    a reply's tool calls and their results are never split."""
-    units = _earlier(state, turn)
+class Entry(NamedTuple):
+    """A unit of the conversation and the stored message it comes from."""
+
+    message_id: str
+    unit: Unit
+
+
+class History(NamedTuple):
+    system: str  # the system prompt, with the summary when one stands in for messages
+    messages: list[PromptMessage]
+    truncated: int  # messages the budget left out (beyond those a summary covers)
+
+
+def history(state: SessionState, turn: Turn, system: str) -> History:
+    """The conversation this turn answers, up to its question (not later queued ones), then
+    the steps it has taken so far. With "adaptive", a summary stands in for the messages it
+    covers; the oldest of the rest are dropped when the token budget (the system prompt
+    counted) asks for it; a reply's tool calls and their results are never split."""
+    summary, entries = in_summary(state, conversation(state, turn.message_id))
+    system = with_summary(system, summary, state.settings)
     ongoing = _assistant(message_parts(turn)) if turn.steps else []
-    return _fit(state, units, ongoing)
+    kept = _fit(state, entries, system_tokens(system), ongoing)
+    # chain and itemgetter keep this flattening of ~2,000 entries out of Python bytecode.
+    messages = [*chain.from_iterable(map(itemgetter(1), kept)), *ongoing]
+    return History(system=system, messages=messages, truncated=len(entries) - len(kept))
 
 
-def _earlier(state: SessionState, turn: Turn) -> list[Unit]:
+def conversation(state: SessionState, until: str | None = None, *,
+                 settled: bool = False) -> list[Entry]:
+    """The conversation as prompts hold it: each question followed by its reply (a queued
+    question's reply came later in the log, but belongs right after it), through the
+    question `until`. `settled`: only what no turn may change any more, up to the question
+    of the first turn not finished."""
+    return _settled_prefixes.conversation(state, until, settled)
+
+
+def _walk(state: SessionState, until: str | None, settled: bool) -> list[Entry]:
+    """`conversation`, walked message by message. Reads only `messages` and `turns`: the
+    settled start of a long session is walked once and kept (settled_prefix.py)."""
     reply_of = {t.message_id: t.turn_id for t in state.turns}
     replies = {m.turn_id: m for m in state.messages if m.role == "assistant" and m.turn_id}
     paired = {reply_of[m.id] for m in state.messages
               if m.role == "user" and m.id in reply_of} & set(replies)
-    units: list[Unit] = []
+    unfinished = {t.turn_id for t in state.turns if not t.finished} if settled else set()
+    entries: list[Entry] = []
     for message in state.messages:
         if message.role == "assistant":
-            if message.turn_id not in paired:  # e.g. copied into a fork with its question
-                units.append(_assistant(message.parts))
+            if message.turn_id not in paired and message.turn_id not in unfinished:
+                entries.append(_entry(message))  # e.g. a fork's
             continue
-        if text := text_of(message.parts):
-            units.append([PromptMessage(role="user", text=text)])
-        if message.id == turn.message_id:
+        if reply_of.get(message.id) in unfinished:
+            break
+        entries.append(_entry(message))
+        if message.id == until:
             break
         answered = reply_of.get(message.id)
         if answered in paired:
-            units.append(_assistant(replies[answered].parts))
-    return [u for u in units if u]
+            entries.append(_entry(replies[answered]))
+    return [e for e in entries if e.unit]
+
+
+def _entry_of(message: Message) -> Entry:
+    if message.role == "assistant":
+        return Entry(message.id, _assistant(message.parts))
+    text = text_of(message.parts)
+    return Entry(message.id, [PromptMessage(role="user", text=text)] if text else [])
+
+
+# Each stored message's entry, made once (workers/turns/per_message.py): shared, never changed.
+_entry = PerMessage(_entry_of)
+_settled_prefixes = SettledPrefixes(_walk)
+
+
+def in_summary(state: SessionState, entries: list[Entry]) -> tuple[str | None, list[Entry]]:
+    """With "adaptive" and a summary (the latest automatic one, or one set by hand since):
+    the summary and the entries after the messages the automatic one covers. Otherwise no
+    summary, and every entry."""
+    summary = state.settings.summary
+    if state.settings.context_overflow != "adaptive" or not summary:
+        return None, entries
+    covered = state.summarised
+    ids = [e.message_id for e in entries]
+    if covered is not None and covered.last_message_id in ids:
+        return summary, entries[ids.index(covered.last_message_id) + 1:]
+    return summary, entries
+
+
+def with_summary(system: str, summary: str | None, settings: SessionSettings) -> str:
+    """The system prompt followed by the summary, unless the session's own template places
+    `session.summary` itself."""
+    template = settings.system_template
+    if summary is None or (template and settings.render_templates and "summary" in template):
+        return system
+    block = f"{SUMMARY_HEADING}\n{summary}"
+    return f"{system}\n\n{block}" if system else block
 
 
 def _assistant(parts: list[Part]) -> Unit:
@@ -142,32 +219,36 @@ def _call_and_result(part: Part) -> tuple[PromptToolCall, PromptToolResult]:
     return call, PromptToolResult(call_id=call_id, name=name, output=output, is_error=is_error)
 
 
-def _cost(unit: Unit) -> int:
+def cost(unit: Unit) -> int:
     return sum(estimate_tokens(m.text + "".join(c.arguments for c in m.tool_calls)
                                + "".join(r.output for r in m.tool_results)) for m in unit)
 
 
-def _fit(state: SessionState, units: list[Unit], ongoing: Unit) -> list[PromptMessage]:
+def _fit(state: SessionState, entries: list[Entry], reserved: int,
+         ongoing: Unit) -> list[Entry]:
+    """The newest entries that fit the budget beside `reserved` tokens (the system prompt)
+    and the turn's own steps; the newest one always, however long."""
     budget = state.settings.token_budget
     if budget is None:
-        return [m for u in units for m in u] + ongoing
-    kept: list[Unit] = []
-    used = _cost(ongoing)
-    for unit in reversed(units):
-        cost = _cost(unit)
-        if used + cost > budget and kept:
+        return entries
+    kept: list[Entry] = []
+    used = reserved + cost(ongoing)
+    for entry in reversed(entries):
+        price = cost(entry.unit)
+        if used + price > budget and kept:
             if state.settings.context_overflow is None:
                 raise PromptError(
-                    f"the conversation needs more than its token_budget of {budget} tokens;"
-                    " raise the budget or set context_overflow to 'truncate'")
+                    f"the conversation and system prompt need more than its token_budget of"
+                    f" {budget} tokens; raise the budget or set context_overflow to"
+                    " 'truncate' or 'adaptive'")
             break
-        kept.append(unit)
-        used += cost
+        kept.append(entry)
+        used += price
     kept.reverse()
     # A conversation starts with the user: drop a leading reply left over by the cut.
-    while len(kept) > 1 and kept[0][0].role != "user":
+    while len(kept) > 1 and kept[0].unit[0].role != "user":
         kept.pop(0)
-    return [m for u in kept for m in u] + ongoing
+    return kept
 
 
 def tool_specs(catalog: ToolCatalog) -> list[ToolSpec]:
@@ -176,10 +257,22 @@ def tool_specs(catalog: ToolCatalog) -> list[ToolSpec]:
                      input_schema=t.input_schema) for t in catalog.tools.values()]
 
 
+class Built(NamedTuple):
+    request: ModelRequest
+    history_truncated: int  # messages the budget left out (StepCompleted says so)
+
+
+def build(state: SessionState, turn: Turn, robot: Robot, model: str, max_tokens: int = 4096,
+          *, catalog: ToolCatalog = NO_TOOLS) -> Built:
+    """The model call for the turn's next step, offering the tools of `catalog` (the
+    robot's, loaded for this attempt), and how much history the budget left out."""
+    fitted = history(state, turn, system_prompt(state, robot))
+    request = ModelRequest(model=model, system=fitted.system, messages=fitted.messages,
+                           max_tokens=max_tokens, tools=tool_specs(catalog))
+    return Built(request, fitted.truncated)
+
+
 def build_request(state: SessionState, turn: Turn, robot: Robot, model: str,
                   max_tokens: int = 4096, *, catalog: ToolCatalog = NO_TOOLS) -> ModelRequest:
-    """The model call for the turn's next step, offering the tools of `catalog` (the
-    robot's, loaded for this attempt)."""
-    return ModelRequest(model=model, system=system_prompt(state, robot),
-                        messages=history(state, turn), max_tokens=max_tokens,
-                        tools=tool_specs(catalog))
+    """`build`'s request alone."""
+    return build(state, turn, robot, model, max_tokens, catalog=catalog).request

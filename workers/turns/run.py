@@ -48,7 +48,7 @@ from app.services.tools.catalog import load_catalog
 from workers.deps import WorkerDeps
 from workers.turns.leases import lease_alive, release, take_lease
 from workers.turns.model_stream import ModelStream
-from workers.turns.prompt import PromptError, build_request
+from workers.turns.prompt import PromptError, build
 from workers.turns.tool_calls import ToolStep
 from workers.turns.ui_stream import StepEncoder
 
@@ -151,8 +151,11 @@ class TurnRun:
         """The model call for the turn's next step, under way. Raises PromptError or
         ModelError when it cannot be made (the turn then fails, saying why)."""
         provider = self.deps.models.provider(ref)
-        request = build_request(state, turn, robot, ref.model, catalog=self.catalog)
-        return ModelStream(provider.stream(request))
+        request, truncated = build(state, turn, robot, ref.model, catalog=self.catalog)
+        if truncated and state.settings.context_overflow == "adaptive":
+            log.info("turn %s: no summary covers enough yet; %d messages left out",
+                     self.turn_id, truncated)
+        return ModelStream(provider.stream(request), history_truncated=truncated)
 
     async def _load_tools(self, robot: Robot) -> None:
         if self._catalog_of != str(robot.id):
@@ -301,7 +304,7 @@ class TurnRun:
         record = decisions.RecordStep(
             turn_id=self.turn_id, attempt=attempt, step=move.step, parts=encoder.parts,
             tool_calls=encoder.tool_calls, usage=encoder.usage,
-            finish_reason=encoder.finish_reason)
+            finish_reason=encoder.finish_reason, history_truncated=call.history_truncated)
         if not encoder.tool_calls:  # the answer: recorded with the turn's ending
             self.send({"type": "finish-step"})
             ending.last_step, ending.finish_reason = record, encoder.finish_reason
