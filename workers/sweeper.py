@@ -4,6 +4,7 @@ end them. Postgres says what happened; Redis (arq) may have lost the job."""
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from app.adapters.metrics import SWEPT
@@ -16,6 +17,10 @@ from workers.deps import WorkerDeps
 log = logging.getLogger(__name__)
 
 
+_LOST_DATABASE = "sweeper_lost_database"
+_LEASES_TRUSTED_AFTER = "sweeper_leases_trusted_after"
+
+
 async def sweep_turns(ctx: dict[str, Any]) -> dict[str, int]:
     """arq cron task. Returns what it did, by kind, for the job log."""
     deps: WorkerDeps = ctx["deps"]
@@ -26,8 +31,16 @@ async def sweep_turns(ctx: dict[str, Any]) -> dict[str, int]:
     except DATABASE_DOWN as exc:
         # Nothing to sweep that the next sweep after the database's return will not find.
         log.warning("sweeper: the database is unreachable (%s)", type(exc).__name__)
+        ctx[_LOST_DATABASE] = True
         return done
+    if ctx.pop(_LOST_DATABASE, False):
+        # Every lease lapsed while nobody could renew one: a live worker gets a lease's
+        # time to renew its own before its turn is called dead and run again.
+        ctx[_LEASES_TRUSTED_AFTER] = time.monotonic() + deps.settings.turn_lease_s
+    leases_trusted = time.monotonic() >= ctx.get(_LEASES_TRUSTED_AFTER, 0.0)
     for turn in stuck:
+        if turn.status != "requested" and not leases_trusted:
+            continue
         kind = await _sweep_one(deps, turn)
         if kind:
             done[kind] += 1
