@@ -116,13 +116,3 @@ def client_tools_problem(tools: list[dict[str, Any]]) -> str | None:
             return f"client tool {tool['name']}: input_schema is not valid: {exc.message}"
     return None
 
-
-def tools_of(tool_ids: list[str]) -> dict[str, ToolInfo]:
-    """A robot's tools by the name the model calls them; an id no longer known is left out
-    (the robot was given a tool that has since gone)."""
-    return {t.callable_name: t for t in (TOOLS.get(i) for i in tool_ids) if t is not None}
-
-
-def is_idempotent(name: str) -> bool:
-    tool = TOOLS.get(name)
-    return tool is not None and tool.idempotent

@@ -231,19 +231,28 @@ def install_ai_sdk_project() -> AiSdkProject:
     target = _cache_root() / digest.hexdigest()[:16]
     if not _installed(target):
         _install(npm, target)
-    return AiSdkProject(node, _copied(SCRIPT, target), _copied(WAITING_SCRIPT, target))
+    scripts = _copied_scripts(target)
+    return AiSdkProject(node, scripts / SCRIPT.name, scripts / WAITING_SCRIPT.name)
 
 
-def _copied(source: Path, target: Path) -> Path:
-    """Node resolves `ai6`/`ai7` from the script's own directory: a copy inside the
-    project, named by its content."""
-    content = source.read_bytes()
-    script = target / f"{source.stem}-{hashlib.sha256(content).hexdigest()[:12]}.mjs"
-    if not script.exists():
-        partial = target / f".{script.name}.{uuid.uuid4().hex[:8]}"
-        partial.write_bytes(content)
-        partial.replace(script)
-    return script
+def _copied_scripts(target: Path) -> Path:
+    """Node resolves `ai6`/`ai7` from a script's folder upwards: the scripts (which import
+    each other by name) are copied, together, into a folder of the project named by their
+    content, so runs with other versions of them never mix."""
+    sources = sorted(PROJECT.glob("*.mjs"))
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    folder = target / f"scripts-{digest.hexdigest()[:12]}"
+    if not folder.exists():
+        partial = target / f".{folder.name}.{uuid.uuid4().hex[:8]}"
+        partial.mkdir()
+        for source in sources:
+            shutil.copyfile(source, partial / source.name)
+        with contextlib.suppress(OSError):  # another run finished first: keep theirs
+            partial.rename(folder)
+        shutil.rmtree(partial, ignore_errors=True)
+    return folder
 
 
 @pytest.fixture(scope="session")

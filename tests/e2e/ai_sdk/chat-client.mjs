@@ -49,6 +49,8 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 
+import { MemoryChatState, assembledPart } from './ui-parts.mjs';
+
 const { values: args } = parseArgs({
   options: {
     ai: { type: 'string' },
@@ -138,25 +140,6 @@ const result = {
   chat: null, // --chat: { status, resumed, messages: [{ id, role }] }
 };
 
-// A tool part names its tool in its type (`tool-<name>`) unless it is a `dynamic-tool`; JSON has
-// no undefined, so the fields tests compare are always present, null when the SDK left them
-// unset. Every other field the SDK set (rawInput, providerExecuted, approval, ...) follows.
-const isToolPart = (part) => part.type === 'dynamic-tool' || part.type.startsWith('tool-');
-const assembledPart = (part) => {
-  if (!isToolPart(part)) return part;
-  const { type, toolCallId, toolName, state, input, output, errorText, ...rest } = part;
-  return {
-    type,
-    toolCallId,
-    toolName: type === 'dynamic-tool' ? toolName : type.slice('tool-'.length),
-    state,
-    input: input ?? null,
-    output: output ?? null,
-    errorText: errorText ?? null,
-    ...rest,
-  };
-};
-
 // A pass-through fetch so the report can show the response headers; the SDK gets the response
 // untouched.
 const observingFetch = async (url, init) => {
@@ -206,23 +189,6 @@ const report = (error) => {
   (fromChunk ? result.surfacedErrors : result.failures).push(describe(error));
 };
 
-// The state useChat keeps in React, in memory: a pushed message is the live one, a replaced
-// one a snapshot.
-class MemoryChatState {
-  status = 'ready';
-  error = undefined;
-  messages = [];
-  pushMessage = (message) => {
-    this.messages = this.messages.concat(message);
-  };
-  popMessage = () => {
-    this.messages = this.messages.slice(0, -1);
-  };
-  replaceMessage = (index, message) => {
-    this.messages = this.messages.map((m, i) => (i === index ? this.snapshot(message) : m));
-  };
-  snapshot = (thing) => structuredClone(thing);
-}
 
 const runChat = async () => {
   class ObservedTransport extends DefaultChatTransport {

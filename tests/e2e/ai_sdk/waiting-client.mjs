@@ -36,6 +36,8 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 
+import { MemoryChatState, assembledPart, isToolPart } from './ui-parts.mjs';
+
 const SETTLE_MS = 300;
 
 const { values: args } = parseArgs({
@@ -93,21 +95,6 @@ const result = {
   failures: [],
 };
 
-const isToolPart = (part) => part.type === 'dynamic-tool' || part.type.startsWith('tool-');
-const assembledPart = (part) => {
-  if (!isToolPart(part)) return part;
-  const { type, toolCallId, toolName, state, input, output, errorText, ...rest } = part;
-  return {
-    type,
-    toolCallId,
-    toolName: type === 'dynamic-tool' ? toolName : type.slice('tool-'.length),
-    state,
-    input: input ?? null,
-    output: output ?? null,
-    errorText: errorText ?? null,
-    ...rest,
-  };
-};
 const assembled = (message) => ({ ...message, parts: message.parts.map(assembledPart) });
 
 // Each POST the SDK makes, with the body it sent; the SDK gets the response untouched.
@@ -137,22 +124,6 @@ class ObservedTransport extends DefaultChatTransport {
   }
 }
 
-// The state useChat keeps in React, in memory.
-class MemoryChatState {
-  status = 'ready';
-  error = undefined;
-  messages = [];
-  pushMessage = (message) => {
-    this.messages = this.messages.concat(message);
-  };
-  popMessage = () => {
-    this.messages = this.messages.slice(0, -1);
-  };
-  replaceMessage = (index, message) => {
-    this.messages = this.messages.map((m, i) => (i === index ? this.snapshot(message) : m));
-  };
-  snapshot = (thing) => structuredClone(thing);
-}
 
 let finished = 0; // requests the chat has finished with (onFinish, called once per request)
 
