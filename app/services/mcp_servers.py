@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
 import msgspec
 
@@ -15,6 +14,7 @@ from app.adapters.mcp_client import McpFailure, list_tools
 from app.adapters.mcp_servers import McpServerStore
 from app.adapters.server_secret import UndecryptableKey
 from app.config.settings import Settings
+from app.domain.endpoints import secret_problem, url_problem
 from app.domain.mcp_servers import CachedTool, McpServer, listed_tool, slug_problem
 from app.domain.tools import ToolInfo
 
@@ -179,29 +179,16 @@ def _check_slug(slug: str) -> None:
 def _checked_token(token: str | msgspec.UnsetType) -> str | None:
     if token is msgspec.UNSET:
         return None
-    token = token.strip()  # a pasted token often carries a newline
-    if not token or not token.isascii() or not all(c.isprintable() and not c.isspace()
-                                                   for c in token):
-        # Never quote the value: it is a secret, and this message is a response.
-        raise InvalidMcpServerField("bearer_token", "bearer_token must be printable ASCII"
-                                    " with no spaces; to remove it send clear_bearer_token: true")
+    token = token.strip()
+    if problem := secret_problem(token):
+        raise InvalidMcpServerField("bearer_token", f"bearer_token {problem}; to remove it"
+                                    " send clear_bearer_token: true")
     return token
 
 
 def _checked_url(url: str) -> str:
     url = url.strip()
-    try:
-        parts = urlsplit(url)
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:
-        parts, port_ok = urlsplit(""), False
-    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or any(
-            c.isspace() or not c.isprintable() for c in url):
-        raise InvalidMcpServerField("url", "url must be an http:// or https:// URL with a"
-                                    " host, e.g. https://mcp.example.org/mcp")
-    if parts.username or parts.password:
-        raise InvalidMcpServerField("url", "url must not contain credentials; set"
-                                    " bearer_token instead")
-    if parts.fragment:
-        raise InvalidMcpServerField("url", "url must not have a fragment")
+    if problem := url_problem(url, query_allowed=True):
+        raise InvalidMcpServerField("url", f"url {problem} (e.g. https://mcp.example.org/mcp;"
+                                    " a token goes in bearer_token)")
     return url

@@ -13,6 +13,7 @@ import msgspec
 
 from app.adapters.provider_settings import CachedModel, ModelCache, ProviderSettingsStore
 from app.config.settings import Settings
+from app.domain.endpoints import secret_problem, url_problem
 from app.domain.providers import (
     ProviderSpec,
     ProviderState,
@@ -154,29 +155,16 @@ def _changes(change: ProviderChange, spec: ProviderSpec,
 
 
 def _checked_key(key: str) -> str:
-    key = key.strip()  # a pasted key often carries a newline
-    if not key or not key.isascii() or not all(c.isprintable() and not c.isspace() for c in key):
-        # Never quote the value: it is a secret, and this message is a response.
-        raise InvalidProviderField("api_key", "api_key must be printable ASCII with no spaces;"
-                                   " to remove the key send clear_api_key: true")
+    key = key.strip()
+    if problem := secret_problem(key):
+        raise InvalidProviderField("api_key", f"api_key {problem}; to remove the key send"
+                                   " clear_api_key: true")
     return key
 
 
 def _checked_url(url: str) -> str:
     url = url.strip().rstrip("/")
-    try:
-        parts = urlsplit(url)
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:
-        parts, port_ok = urlsplit(""), False
-    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or any(
-            c.isspace() or not c.isprintable() for c in url):
-        raise InvalidProviderField("base_url", "base_url must be an http:// or https:// URL"
-                                   " with a host, e.g. http://127.0.0.1:11434/v1")
-    if parts.username or parts.password:
-        raise InvalidProviderField("base_url", "base_url must not contain credentials;"
-                                   " set api_key instead")
-    if parts.query or parts.fragment:
-        raise InvalidProviderField("base_url",
-                                   "base_url must not have a query string or fragment")
+    if problem := url_problem(url, query_allowed=False):
+        raise InvalidProviderField("base_url", f"base_url {problem} (e.g."
+                                   " http://127.0.0.1:11434/v1; a key goes in api_key)")
     return url
