@@ -25,6 +25,15 @@ async def robot_with_script(stack: Stack, script: Script) -> str:
     return robot
 
 
+async def doomed_robot(stack: Stack) -> str:
+    """A robot made only to be deleted (by robot_delete, once someone approves)."""
+    assert stack.services is not None
+    robot = await stack.services.robots.create(
+        {"name": f"doomed-{uuid.uuid4().hex[:8]}", "description": "", "playbook": "x",
+         "model": None, "tools": []}, await _admin(stack))
+    return str(robot.id)
+
+
 async def _admin(stack: Stack) -> uuid.UUID:
     assert stack.services is not None
     account = await stack.services.accounts.by_token(stack.token)

@@ -14,6 +14,7 @@ from tests.chat.helpers import (
     calls,
     chat,
     client_as,
+    doomed_robot,
     model_requests,
     native_results,
     new_id,
@@ -24,17 +25,6 @@ from tests.chat.helpers import (
 )
 from tests.chat.sse import Frame, chat_body, read_all, text_of
 from tests.chat.stack import Stack
-
-
-async def _victim(stack: Stack) -> str:
-    """A robot for robot_delete to delete."""
-    assert stack.services is not None
-    account = await stack.services.accounts.by_token(stack.token)
-    assert account is not None
-    robot = await stack.services.robots.create(
-        {"name": f"victim-{uuid.uuid4().hex[:8]}", "description": "", "playbook": "x",
-         "model": None, "tools": []}, account.id)
-    return str(robot.id)
 
 
 async def _deleting_robot(stack: Stack, victim: str, answer: str,
@@ -71,7 +61,7 @@ async def _post(stack: Stack, body: dict[str, Any], instance: int = 0) -> list[F
 
 async def test_a_call_that_needs_approval_waits_and_runs_once_approved(stack: Stack) -> None:
     assert stack.services is not None
-    victim = await _victim(stack)
+    victim = await doomed_robot(stack)
     robot, _ = await _deleting_robot(stack, victim, "Deleted it.")
     session = new_id("s")
     first = await chat(stack, session, "delete the victim", robot=robot)
@@ -114,7 +104,7 @@ async def test_a_call_that_needs_approval_waits_and_runs_once_approved(stack: St
 async def test_a_denied_call_is_not_run_and_the_model_is_told_why(stack: Stack,
                                                                   provider: str) -> None:
     assert stack.services is not None
-    victim = await _victim(stack)
+    victim = await doomed_robot(stack)
     robot, model = await _deleting_robot(stack, victim, "Fine, I left it.", provider)
     session = new_id("s")
     first = await chat(stack, session, "delete the victim", robot=robot)
@@ -129,7 +119,7 @@ async def test_a_denied_call_is_not_run_and_the_model_is_told_why(stack: Stack,
 
 
 async def test_answers_that_do_not_fit_the_wait_are_409s_that_say_why(stack: Stack) -> None:
-    victim = await _victim(stack)
+    victim = await doomed_robot(stack)
     robot, _ = await _deleting_robot(stack, victim, "ok")
     session = new_id("s")
     first = await chat(stack, session, "delete the victim", robot=robot)
@@ -158,7 +148,7 @@ async def test_answers_that_do_not_fit_the_wait_are_409s_that_say_why(stack: Sta
 async def test_interrupt_denies_the_waiting_calls_and_runs_the_new_message(
         stack: Stack) -> None:
     assert stack.services is not None
-    victim = await _victim(stack)
+    victim = await doomed_robot(stack)
     robot, _ = await _deleting_robot(stack, victim, "unused")
     session = new_id("s")
     first = await chat(stack, session, "delete the victim", robot=robot)

@@ -21,6 +21,7 @@ from tests.chat.helpers import (
     assistant_rows,
     calls,
     client_as,
+    doomed_robot,
     model_requests,
     native_results,
     new_id,
@@ -96,17 +97,6 @@ def assert_one_message_continued(result: dict[str, Any]) -> dict[str, Any]:
     return reply
 
 
-async def _victim(stack: Stack) -> str:
-    """A robot for robot_delete to delete."""
-    assert stack.services is not None
-    account = await stack.services.accounts.by_token(stack.token)
-    assert account is not None
-    robot = await stack.services.robots.create(
-        {"name": f"victim-{uuid.uuid4().hex[:8]}", "description": "", "playbook": "x",
-         "model": None, "tools": []}, account.id)
-    return str(robot.id)
-
-
 async def _robot_exists(stack: Stack, robot: str) -> bool:
     assert stack.services is not None
     return await stack.services.robots.get(uuid.UUID(robot)) is not None
@@ -123,7 +113,7 @@ async def _deleting_robot(stack: Stack, victim: str, call: str, answer: str
 async def test_an_approved_call_runs_and_the_same_assistant_message_goes_on(
     stack: Stack, ai_sdk: AiSdkClient,
 ) -> None:
-    victim, call = await _victim(stack), new_id("call")
+    victim, call = await doomed_robot(stack), new_id("call")
     robot, model = await _deleting_robot(stack, victim, call, DELETED)
     session = new_id("s")
     result = await ai_sdk.answer_waiting(stack, session, "Delete the victim robot",
@@ -152,7 +142,7 @@ async def test_an_approved_call_runs_and_the_same_assistant_message_goes_on(
 async def test_a_denied_call_is_not_run_and_the_model_hears_the_reason(
     stack: Stack, ai_sdk: AiSdkClient,
 ) -> None:
-    victim, call = await _victim(stack), new_id("call")
+    victim, call = await doomed_robot(stack), new_id("call")
     robot, model = await _deleting_robot(stack, victim, call, KEPT)
     session = new_id("s")
     why = "it still answers the support queue"
