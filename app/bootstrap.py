@@ -9,6 +9,7 @@ from arq.connections import ArqRedis
 from psycopg_pool import AsyncConnectionPool
 
 from app.adapters.accounts import AccountStore
+from app.adapters.files import FileStore
 from app.adapters.mcp_servers import McpServerStore
 from app.adapters.provider_settings import ProviderSettingsStore
 from app.adapters.robots import RobotStore
@@ -46,6 +47,8 @@ class Services:
                                       states=self.session_states)
         self.accounts = AccountStore(pool, trust_s=settings.token_trust_s)
         self.robots = RobotStore(pool)
+        # Files users send, by digest, outside the event log (app/adapters/files.py says why).
+        self.files = FileStore(pool)
         # Provider settings and model lists; API keys are encrypted with the server secret,
         # and so are MCP servers' bearer tokens.
         cipher = KeyCipher(settings)

@@ -13,6 +13,7 @@ from app.domain.events import (
     RobotSwitched,
     SessionDeleted,
     SessionForked,
+    SessionNamed,
     SessionRenamed,
     SessionSettingsChanged,
     SessionStarted,
@@ -137,6 +138,8 @@ def _changes(rec: RecordedEvent) -> tuple[str, dict[str, Any] | None]:
             return sid, row | {"updated_at": at, "metadata": meta, "version": version}
         case SessionRenamed(session_id=sid, name=name):
             return sid, {"name": name, "updated_at": at, "version": version}
+        case SessionNamed(session_id=sid, name=name):  # the robot's, beside a turn: no update
+            return sid, {"name": name, "version": version}
         case SessionDeleted(session_id=sid):
             return sid, {"deleted_at": at, "updated_at": at, "version": version}
         case MessagePosted() | AssistantMessageCompleted():

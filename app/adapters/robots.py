@@ -9,11 +9,11 @@ import msgspec
 from psycopg import errors as pg_errors
 from psycopg_pool import AsyncConnectionPool
 
-from app.domain.robots import ClientTool, Robot
+from app.domain.robots import ClientTool, ModelOptions, Robot
 
 _COLUMNS = ("id, name, description, playbook, model, tools, meta, author_id,"
             " created_at, updated_at, deleted_at, max_steps, client_tools,"
-            " tools_requiring_approval")
+            " tools_requiring_approval, model_options")
 
 
 class RobotNameTaken(Exception):
@@ -100,7 +100,7 @@ class RobotStore:
 
 
 def _db_value(column: str, value: Any) -> Any:
-    jsonb = column in ("meta", "client_tools")
+    jsonb = column in ("meta", "client_tools", "model_options")
     return msgspec.json.encode(value).decode() if jsonb else value
 
 
@@ -109,4 +109,5 @@ def _robot(row: Any) -> Robot:
                  tools=list(row[5]), meta=row[6], author_id=row[7], created_at=row[8],
                  updated_at=row[9], deleted_at=row[10], max_steps=row[11],
                  client_tools=msgspec.convert(row[12], list[ClientTool]),
-                 tools_requiring_approval=list(row[13]))
+                 tools_requiring_approval=list(row[13]),
+                 model_options=msgspec.convert(row[14], ModelOptions))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -19,6 +19,7 @@ from app.api.auth import PUBLIC_PATHS, TokenAuthentication
 from app.api.chat import ChatController
 from app.api.cors import cors_config
 from app.api.deps import dependencies
+from app.api.files import FilesController
 from app.api.health import health, ready
 from app.api.mcp_servers import McpServersController
 from app.api.nul_text import refuse_nul_text
@@ -29,6 +30,7 @@ from app.api.robots import RobotsController
 from app.api.session_detail import SessionDetailController
 from app.api.sessions import JulepSessionsController, SessionsController
 from app.api.turns import TurnsController
+from app.api.user_parts import chat_body_limit
 from app.bootstrap import Services
 from app.config.settings import Settings
 
@@ -57,8 +59,11 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
 
     return Litestar(
         route_handlers=[
-            health, ready, AccountsController, RobotsController, SessionsController,
-            ChatController, SessionDetailController, JulepSessionsController,
+            health, ready, AccountsController, RobotsController,
+            # The routes that take a chat message read bodies large enough for its files.
+            Router("/", route_handlers=[SessionsController, ChatController],
+                   request_max_body_size=chat_body_limit(settings)),
+            SessionDetailController, JulepSessionsController, FilesController,
             MetricsController,
             ProvidersController, McpServersController, TurnsController,
         ],

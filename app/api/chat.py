@@ -17,15 +17,17 @@ from app.api.answers import answers_in
 from app.api.auth import requires
 from app.api.openapi import event_stream, nothing_to_stream, problems
 from app.api.problems import ProblemError, trace_id_of
+from app.api.user_parts import user_parts
 from app.bootstrap import Services
+from app.config.settings import Settings
 from app.domain import decisions
 from app.domain.accounts import Account, Permission
-from app.domain.events import Multitask
+from app.domain.events import Multitask, Part
 from app.services import chat, turn_streams
+from app.services.files import FileUpload, store_files
 
 STREAM_PROTOCOL = ("The AI SDK UI message stream (v1): `data: <json chunk>` frames, each with"
                    " an `id:` to resume from, ending with `data: [DONE]`.")
-MAX_TEXT = 100_000
 StreamFeatures = Annotated[str | None, HeaderParameter(
     name=FEATURES_HEADER, description=(
         "`reset-step`: the client (AI SDK 7) takes `reset-step` chunks, so a retried"
@@ -49,8 +51,12 @@ class ChatRequest(msgspec.Struct, kw_only=True, rename={"robot_id": "robotId",
         "The session (a new id starts one): 1-128 letters, digits, '-' or '_'"))]
     messages: Annotated[list[UIMessageIn], msgspec.Meta(min_length=1)]
     trigger: Annotated[Literal["submit-message", "regenerate-message"], msgspec.Meta(
-        description="Only 'submit-message' is supported (400 otherwise)")] = "submit-message"
-    message_id: str | None = None
+        description=("'submit-message': answer the last message. 'regenerate-message' (the"
+                     " AI SDK's regenerate()): answer the latest question again; the new"
+                     " answer replaces the latest one"))] = "submit-message"
+    message_id: Annotated[str | None, msgspec.Meta(description=(
+        "With 'regenerate-message': the answer to replace, or its question (default: the"
+        " last message sent). Only the latest answer can be: 409 for an older one"))] = None
     robot_id: str | None = None
     multitask: Multitask = "reject"
 
@@ -89,37 +95,33 @@ def _stream(frames: Any) -> Stream:
     return Stream(content=frames, media_type=MEDIA_TYPE, headers=HEADERS)
 
 
-def _last_message(body: ChatRequest) -> tuple[str, list[dict[str, Any]]]:
+def _last_message(body: ChatRequest,
+                  settings: Settings) -> tuple[str, list[Part | FileUpload]]:
     """Only the last message is taken: history comes from the log."""
-    if body.trigger != "submit-message":
-        raise ProblemError(400, "only trigger 'submit-message' is supported",
-                           slug="invalid-request", metadata={"field": "trigger"})
     last = body.messages[-1]
     if last.role != "user":
         raise ProblemError(400, "the last message must be the user's (role 'user')",
                            slug="invalid-request", metadata={"field": "messages"})
-    texts = [p for p in last.parts if p.get("type") == "text"]
-    if not texts or not all(isinstance(p.get("text"), str) for p in texts):
-        raise ProblemError(400, "the last message needs a text part: {type: 'text', text}",
-                           slug="invalid-request", metadata={"field": "messages"})
-    if not "".join(p["text"] for p in texts).strip():
-        raise ProblemError(400, "the message text is empty", slug="invalid-request",
-                           metadata={"field": "messages"})
-    if sum(len(p["text"]) for p in texts) > MAX_TEXT:
-        raise ProblemError(413, f"the message is longer than {MAX_TEXT} characters",
-                           slug="message-too-long", metadata={"field": "messages"})
-    return last.id, [{"type": "text", "text": p["text"]} for p in texts]
+    # Text and files (images, PDFs), checked in app/api/user_parts.py.
+    return last.id, user_parts(last.parts, settings,
+                               f"messages[{len(body.messages) - 1}].parts")
 
 
 async def post_chat(request: Request[Account, Any, Any], services: Services,
                 body: ChatRequest) -> chat.ChatTurn:
-    if body.messages[-1].role == "assistant":
-        return await _answer(request, services, body)
-    message_id, parts = _last_message(body)
     try:
+        if body.trigger == "regenerate-message":
+            return await _regenerate(request, services, body)
+        if body.messages[-1].role == "assistant":
+            return await _answer(request, services, body)
+        message_id, posted = _last_message(body, services.settings)
+        parts = await store_files(services, posted)  # before the event that names them
         return await chat.post_message(
             services, request.user, session_id=body.id, message_id=message_id, parts=parts,
             robot_id=body.robot_id, multitask=body.multitask, trace_id=trace_id_of(request))
+    except decisions.MessageIdTaken as exc:
+        raise ProblemError(409, str(exc), slug="message-id-taken",
+                           metadata={"message_id": exc.message_id}) from None
     except decisions.TurnWaiting as exc:
         raise ProblemError(409, str(exc), slug="turn-waiting", metadata={
             "active_turn_id": exc.turn_id, "waiting_call_ids": exc.call_ids}) from None
@@ -132,6 +134,24 @@ async def post_chat(request: Request[Account, Any, Any], services: Services,
     except chat.RobotUnavailable as exc:
         raise ProblemError(422, str(exc), slug="invalid-field",
                            metadata={"field": "robotId"}) from None
+
+
+async def _regenerate(request: Request[Account, Any, Any], services: Services,
+                      body: ChatRequest) -> chat.ChatTurn:
+    """The latest question answered again. Without `messageId`, the client means its last
+    message: a client whose view is behind the session's gets a 409, not a wrong answer."""
+    message_id = body.message_id or body.messages[-1].id
+    try:
+        return await chat.regenerate(
+            services, request.user, session_id=body.id, message_id=message_id,
+            robot_id=body.robot_id, multitask=body.multitask, trace_id=trace_id_of(request))
+    except (decisions.SessionNotFound, decisions.UnknownMessage) as exc:
+        raise ProblemError(404, str(exc), slug="not-found", metadata={
+            "session_id": body.id, "message_id": message_id}) from None
+    except decisions.NotLatestAnswer as exc:
+        raise ProblemError(409, str(exc), slug="not-latest-answer", metadata={
+            "message_id": exc.message_id, "latest_message_id": exc.latest_message_id,
+        }) from None
 
 
 async def _answer(request: Request[Account, Any, Any], services: Services,
@@ -167,12 +187,16 @@ class ChatController(Controller):
                        features: StreamFeatures = None) -> Stream:
         """Post the last message and stream the robot's reply (AI SDK UI message stream).
 
-        The same message posted again attaches to the first post's turn. A second message
+        The same message posted again attaches to the first post's turn; its id with other
+        content is a 409 (message ids are the client's, one per message). A second message
         while a turn is active: 409 with `active_turn_id` (multitask 'reject', the default),
         queued after it ('enqueue'), or run after cancelling it ('interrupt'). The last
         message may instead be the assistant's, answering the tool calls its turn waits on
         (approvals, client tools' outputs): the turn goes on in that message (404 when no
-        turn of this session wrote it, 409 when the answers do not fit the wait).
+        turn of this session wrote it, 409 when the answers do not fit the wait). With
+        trigger 'regenerate-message' a new turn answers the latest question again, its
+        answer replacing the latest one in the session's messages (the log keeps both); an
+        older answer is a 409 that says to fork.
         """
         turn = await post_chat(request, services, data)
         return _stream(await turn_streams.stream_turn(services, turn.session_id, turn.turn_id,

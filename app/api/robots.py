@@ -18,7 +18,7 @@ from app.api.paging import page_numbers, parse_page
 from app.api.problems import ProblemError
 from app.api.profiles import ProfileReference, profile_reference
 from app.domain.accounts import Account, Permission
-from app.domain.robots import ClientTool
+from app.domain.robots import ClientTool, ModelOptions
 from app.domain.tools import TOOLS, ToolInfo
 from app.services.mcp_servers import McpServerService
 from app.services.robots import AuthoredRobot, InvalidRobotField, RobotNotFound, RobotService
@@ -29,6 +29,16 @@ Text = Annotated[str, msgspec.Meta(max_length=100_000)]
 MaxSteps = Annotated[int, msgspec.Meta(ge=1, le=100)]
 # What both OpenAI and Anthropic accept as a tool's name.
 ToolName = Annotated[str, msgspec.Meta(pattern=r"^[a-zA-Z0-9_-]{1,64}$")]
+# Taken as a plain object and checked by the service, so that a 422 names every unknown
+# option (msgspec's forbid_unknown_fields stops at the first); the document still shows
+# ModelOptions' shape, closed.
+ModelOptionsIn = Annotated[dict[str, Any], msgspec.Meta(
+    description="How the robot's model is called; an option left out or null is not sent."
+                " Unknown options and values out of range are a 422 (invalid-field).",
+    extra_json_schema={"extra": {
+        "properties": msgspec.json.schema_components([ModelOptions])[1]["ModelOptions"][
+            "properties"],
+        "additional_properties": False}})]
 
 
 class ClientToolIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -50,6 +60,7 @@ class RobotInitialProps(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     max_steps: MaxSteps = 20
     client_tools: list[ClientToolIn] = []
     tools_requiring_approval: list[str] = []
+    model_options: ModelOptionsIn = {}
 
 
 class RobotMutableProps(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -62,6 +73,7 @@ class RobotMutableProps(msgspec.Struct, kw_only=True, forbid_unknown_fields=True
     max_steps: MaxSteps | msgspec.UnsetType = msgspec.UNSET
     client_tools: list[ClientToolIn] | msgspec.UnsetType = msgspec.UNSET
     tools_requiring_approval: list[str] | msgspec.UnsetType = msgspec.UNSET
+    model_options: ModelOptionsIn | msgspec.UnsetType = msgspec.UNSET  # replaced whole
 
 
 class RobotOut(
@@ -84,6 +96,7 @@ class RobotOut(
     # Ours: tools only the client runs, and tool ids whose calls wait for approval.
     client_tools: list[ClientTool]
     tools_requiring_approval: list[str]
+    model_options: ModelOptions  # ours: the options set ({} when none)
     deleted: datetime | None = None
 
 
@@ -116,6 +129,7 @@ def _out(authored: AuthoredRobot) -> RobotOut:
         max_steps=r.max_steps,
         client_tools=r.client_tools,
         tools_requiring_approval=r.tools_requiring_approval,
+        model_options=r.model_options,
         deleted=r.deleted_at,
     )
 
@@ -126,7 +140,9 @@ def _not_found(exc: RobotNotFound) -> ProblemError:
 
 
 def _invalid(exc: InvalidRobotField) -> ProblemError:
-    return ProblemError(422, str(exc), slug="invalid-field", metadata={"field": exc.field})
+    unknown = {"unknown": list(exc.unknown)} if exc.unknown else {}
+    return ProblemError(422, str(exc), slug="invalid-field",
+                        metadata={"field": exc.field, **unknown})
 
 
 def _name_taken(exc: RobotNameTaken) -> ProblemError:

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 from psycopg_pool import AsyncConnectionPool
 
+from app.api.files import shown_part
 from app.api.profiles import ProfileReference, profile_reference
 from app.readmodels.messages import MessageRow
 from app.services import session_reads
@@ -97,10 +98,12 @@ def _message(m: MessageRow) -> RobotSessionMessage:
         robot=RobotReference(id=m.robot_id, name=m.robot_name or "")
         if m.robot_id else None,
         author=profile_reference(m.author, m.author_joined)
-        if m.author and m.author_joined else None)
+        if m.author and m.author_joined else None, metadata=m.metadata)
 
 
 def storyden_parts(parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A message's parts in Storyden's vocabulary: the log and the stream keep the AI SDK's
-    `step-start` boundaries between steps, which Storyden's part types do not have."""
-    return [p for p in parts if p.get("type") != "step-start"]
+    `step-start` boundaries between steps, which Storyden's part types do not have. A
+    stored file's part points at the route that serves it (app/api/files.py)."""
+    return [shown_part(p) if p.get("type") == "file" else p
+            for p in parts if p.get("type") != "step-start"]

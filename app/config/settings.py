@@ -54,6 +54,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     local_model_url: str | None = None
     # Retries of a model call that failed before its first token (429, 5xx, lost connection).
     model_max_retries: int = 3
+    # A new session is named by its robot's model (a short title, asked beside its first
+    # turn); off: sessions stay unnamed until a person names them, and no call is paid.
+    name_sessions: bool = True
+    # How long a naming call may take: a turn that ended before its name waits this long
+    # (from the call's start) to record it, then leaves it to the next turn.
+    session_name_timeout_s: float = 30.0
     # How long a worker's claim on a turn lasts without renewal: a dead worker's turn is
     # retried this long after it died.
     turn_lease_s: float = 15.0
@@ -98,6 +104,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # the session grows): a process that has not kept the session folds only the events
     # after it. 0: no snapshots.
     session_snapshot_every: int = 100
+    # Files users send with a message (images, PDFs): the largest one file may be, and all of
+    # one message's files together, in bytes (decoded). Past either: 413 file-too-large.
+    max_file_bytes: int = 10 * 1024 * 1024
+    max_message_file_bytes: int = 20 * 1024 * 1024
     # Fault injection for crash tests: a worker that reaches this point of a turn
     # ("after-step": a step with tool calls is recorded, its tools not started;
     # "after-tool-result": a tool's result is recorded, the next step not asked) stops
@@ -150,6 +160,8 @@ _ENV: dict[str, str] = {
     "openai_base_url": "OPENAI_BASE_URL",
     "local_model_url": "LOCAL_MODEL_URL",
     "model_max_retries": "MODEL_MAX_RETRIES",
+    "name_sessions": "NAME_SESSIONS",
+    "session_name_timeout_s": "SESSION_NAME_TIMEOUT_S",
     "turn_lease_s": "TURN_LEASE_S",
     "turn_max_attempts": "TURN_MAX_ATTEMPTS",
     "token_trust_s": "TOKEN_TRUST_S",
@@ -167,6 +179,8 @@ _ENV: dict[str, str] = {
     "mcp_call_timeout_s": "MCP_CALL_TIMEOUT_S",
     "session_cache_size": "SESSION_CACHE_SIZE",
     "session_snapshot_every": "SESSION_SNAPSHOT_EVERY",
+    "max_file_bytes": "MAX_FILE_BYTES",
+    "max_message_file_bytes": "MAX_MESSAGE_FILE_BYTES",
     "fault_pause_at": "ROBOTS_FAULT_PAUSE_AT",
 }
 

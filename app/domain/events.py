@@ -109,6 +109,9 @@ class TurnRequested(Event, frozen=True):
     robot_id: str
     requested_by: str | None = None
     multitask: Multitask = "reject"
+    # A regenerate: this turn answers the message again, and its answer replaces the one
+    # of that turn in the session's messages (the old one stays in the log).
+    regenerates: str | None = None
 
 
 class TurnStarted(Event, frozen=True):
@@ -251,6 +254,18 @@ class SessionSummarised(Event, frozen=True):
     model: str
 
 
+class SessionNamed(Event, frozen=True):
+    """The robot named the session: a short title its `model` gave for the first exchange
+    (asked beside the turn `turn_id`). A name a person gave (at the start, by PATCH, through
+    the session_rename tool) is never replaced by one."""
+
+    session_id: str
+    name: str
+    robot_id: str
+    turn_id: str
+    model: str
+
+
 class TurnCompleted(Event, frozen=True):
     turn_id: str
     attempt: int
@@ -294,4 +309,5 @@ registry = EventRegistry(
     ToolApprovalAnswered,
     TurnResumed,
     SessionSummarised,
+    SessionNamed,
 )

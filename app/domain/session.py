@@ -24,6 +24,7 @@ from app.domain.events import (
     RobotSwitched,
     SessionDeleted,
     SessionForked,
+    SessionNamed,
     SessionRenamed,
     SessionSettingsChanged,
     SessionStarted,
@@ -51,6 +52,9 @@ FOLD_VERSION = 1
 # "waiting": stopped until its awaited calls are answered (TurnBeganWaiting).
 TurnStatus = Literal["requested", "running", "waiting", "completed", "failed", "cancelled"]
 TERMINAL: frozenset[TurnStatus] = frozenset({"completed", "failed", "cancelled"})
+# Who gave a session its name: a person (at its start, PATCH, the session_rename tool a
+# person's turn ran) or its robot (SessionNamed). A person's name is never replaced by a robot's.
+NamedBy = Literal["person", "robot"]
 
 
 # weakref: a worker keeps what a prompt makes of a message beside it, for as long as it
@@ -71,6 +75,7 @@ class Turn(msgspec.Struct, frozen=True, kw_only=True):
     message_id: str
     robot_id: str
     requested_by: str | None = None  # whose message started it: tools act as them
+    model: str | None = None  # its latest attempt's ("provider/model")
     status: TurnStatus = "requested"
     attempt: int = 0
     cancel_requested: bool = False
@@ -104,6 +109,18 @@ class Turn(msgspec.Struct, frozen=True, kw_only=True):
         return next((r for r in self.results if r.call_id == call_id), None)
 
 
+def reply_id(turn_id: str) -> str:
+    """A turn's answer's message id: the same across attempts and waits, so that clients
+    see one message (and can name the turn by it)."""
+    return f"msg-{turn_id}"
+
+
+def turn_of_reply(message_id: str) -> str | None:
+    """The turn whose answer has this id, if it is one."""
+    turn_id = message_id.removeprefix("msg-")
+    return turn_id if turn_id != message_id else None
+
+
 class SessionSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Julep's session options."""
 
@@ -122,7 +139,8 @@ class SessionSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 class _Index:
     """Where each turn and message sits in a state's tuples (the first of an id wins, as a
-    scan from the start would find), and the earliest turn not finished."""
+    scan from the start would find; for a message's turn, the last: a regenerate answers it
+    again), and the earliest turn not finished."""
 
     __slots__ = ("first_open", "message_at", "turn_at", "turn_of_message")
 
@@ -140,7 +158,7 @@ class _Index:
         turn_of_message: dict[str, int] = {}
         for at, turn in enumerate(turns):
             turn_at.setdefault(turn.turn_id, at)
-            turn_of_message.setdefault(turn.message_id, at)
+            turn_of_message[turn.message_id] = at
         message_at: dict[str, int] = {}
         for at, message in enumerate(messages):
             message_at.setdefault(message.id, at)
@@ -153,6 +171,7 @@ class SessionState(msgspec.Struct, frozen=True, kw_only=True, dict=True):
     exists: bool = False
     deleted: bool = False
     name: str | None = None
+    named_by: NamedBy | None = None  # None: no name yet
     created_by: str | None = None
     forked_from: str | None = None
     robot_id: str | None = None  # who answers next: the last turn's robot, or the fork's
@@ -218,9 +237,12 @@ def _apply(f: _Folding, event: Event) -> None:
         case SessionStarted(name=name, created_by=by, metadata=meta):
             settings = msgspec.structs.replace(state.settings, metadata=meta)
             f.state = msgspec.structs.replace(state, exists=True, name=name, created_by=by,
-                                              settings=settings)
+                                              settings=settings,
+                                              named_by="person" if name else None)
         case SessionRenamed(name=name):
-            f.state = msgspec.structs.replace(state, name=name)
+            f.state = msgspec.structs.replace(state, name=name, named_by="person")
+        case SessionNamed(name=name):
+            f.state = msgspec.structs.replace(state, name=name, named_by="robot")
         case SessionSettingsChanged():
             f.state = _apply_settings(state, event)
         case SessionForked(from_session_id=source, robot_id=rid):
@@ -229,11 +251,14 @@ def _apply(f: _Folding, event: Event) -> None:
             f.state = msgspec.structs.replace(state, deleted=True)
         case MessagePosted(message_id=mid, parts=parts, author_id=by):
             f.add_message(Message(id=mid, role="user", parts=parts, author_id=by))
-        case TurnRequested(turn_id=tid, message_id=mid, robot_id=rid, requested_by=by):
+        case TurnRequested(turn_id=tid, message_id=mid, robot_id=rid, requested_by=by,
+                           regenerates=old):
+            if old is not None:  # the old answer leaves the conversation; the log keeps it
+                f.drop_reply(old)
             f.add_turn(Turn(turn_id=tid, message_id=mid, robot_id=rid, requested_by=by))
             f.state = msgspec.structs.replace(state, robot_id=rid)
-        case TurnStarted(turn_id=tid, attempt=attempt, robot_id=rid):
-            f.change_turn(tid, status="running", attempt=attempt, robot_id=rid)
+        case TurnStarted(turn_id=tid, attempt=attempt, robot_id=rid, model=model):
+            f.change_turn(tid, status="running", attempt=attempt, robot_id=rid, model=model)
         case StepCompleted(turn_id=tid) if (turn := f.turn(tid)) is not None:
             f.change_turn(tid, steps=(*turn.steps, event))
         case ToolCallStarted(turn_id=tid, call_id=cid) if (turn := f.turn(tid)) is not None:
@@ -271,9 +296,10 @@ def _apply(f: _Folding, event: Event) -> None:
 
 def _apply_settings(state: SessionState, event: SessionSettingsChanged) -> SessionState:
     changes = event.changes()
+    named_by = "person" if "name" in changes else state.named_by
     name = changes.pop("name", state.name)
     settings = msgspec.structs.replace(state.settings, **changes)
-    return msgspec.structs.replace(state, name=name, settings=settings)
+    return msgspec.structs.replace(state, name=name, named_by=named_by, settings=settings)
 
 
 class _Folding:
@@ -319,10 +345,25 @@ class _Folding:
         self._message_at[message.id] = len(messages)
         messages.append(message)
 
+    def drop_reply(self, turn_id: str) -> None:
+        """The turn's answer leaves the messages. Only the latest answer is regenerated, so
+        it is found near the end, and nothing after it moves."""
+        messages = self._message_list()
+        for at in range(len(messages) - 1, -1, -1):
+            message = messages[at]
+            if message.role == "assistant" and message.turn_id == turn_id:
+                del messages[at]
+                for later in messages[at:]:
+                    if self._message_at.get(later.id, -1) > at:
+                        self._message_at[later.id] -= 1
+                if self._message_at.get(message.id) == at:
+                    del self._message_at[message.id]
+                return
+
     def add_turn(self, turn: Turn) -> None:
         turns = self._turn_list()
         self._turn_at.setdefault(turn.turn_id, len(turns))
-        self._turn_of_message.setdefault(turn.message_id, len(turns))
+        self._turn_of_message[turn.message_id] = len(turns)
         turns.append(turn)
         self._track_open(len(turns) - 1, turn)
 

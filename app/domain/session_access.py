@@ -50,6 +50,16 @@ def check_cancel(account: Account, state: SessionState, session_id: str,
                            " MANAGE_ROBOTS")
 
 
+def check_regenerate(account: Account, state: SessionState, session_id: str) -> None:
+    """Raises NotPermitted unless `account` may replace the latest answer: as for a cancel,
+    its question's poster, the session's creator or a manager."""
+    latest = state.turns[-1] if state.turns else None
+    if latest is not None and not may_cancel_turn(account, state, latest):
+        raise NotPermitted(session_id, f"regenerate the answer of turn {latest.turn_id} in",
+                           "the question's poster, the session's creator or an account with"
+                           " MANAGE_ROBOTS")
+
+
 def _manages(account: Account) -> bool:
     return Permission.MANAGE_ROBOTS in account.permissions
 

@@ -21,6 +21,7 @@ class MessageRow(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     author: Account | None
     author_joined: datetime | None
+    metadata: dict[str, Any] | None = None  # an answer's (app/domain/answer_metadata.py)
 
 
 class UnknownCursor(Exception):
@@ -30,7 +31,7 @@ class UnknownCursor(Exception):
 
 _PAGE = """
 SELECT m.id, m.role, m.parts, m.robot_id, m.robot_name, m.created_at,
-       a.id, a.handle, a.name, a.roles, a.created_at
+       a.id, a.handle, a.name, a.roles, a.created_at, m.metadata
 FROM messages m LEFT JOIN accounts a ON a.id = m.author_id
 WHERE m.session_id = %s AND m.position < %s
 ORDER BY m.position DESC
@@ -65,4 +66,4 @@ def _message(r: Any) -> MessageRow:
     if r[6] is not None:
         author = Account(id=r[6], handle=r[7], name=r[8], roles=tuple(Role(x) for x in r[9]))
     return MessageRow(id=r[0], role=r[1], parts=r[2], robot_id=r[3], robot_name=r[4],
-                      created_at=r[5], author=author, author_joined=r[10])
+                      created_at=r[5], author=author, author_joined=r[10], metadata=r[11])

@@ -1,4 +1,4 @@
-"""Chat turns from the API's side: post a message, cancel a turn.
+"""Chat turns from the API's side: post a message, regenerate an answer, cancel a turn.
 
 Controllers translate HTTP into these calls; these translate into the session handler.
 What follows each commit (queue the turn, signal a cancel, end a stream) is the
@@ -17,8 +17,8 @@ from app.domain import decisions
 from app.domain.accounts import Account
 from app.domain.events import Multitask, Part
 from app.domain.robots import DEFAULT_ROBOT_ID
-from app.domain.session import SessionState
-from app.domain.session_access import check_cancel
+from app.domain.session import SessionState, turn_of_reply
+from app.domain.session_access import check_cancel, check_regenerate
 from app.eventstore import Event, EventMetadata
 
 
@@ -55,7 +55,8 @@ async def post_message(services: Services, account: Account, *, session_id: str,
     command = decisions.PostMessage(
         session_id=session_id, message_id=message_id, parts=parts, robot_id=robot,
         author_id=str(account.id), new_turn_id=f"turn-{uuid.uuid4().hex}",
-        multitask=multitask, session_name=_title(parts))
+        # No name: its robot names a new session after the first exchange (SessionNamed).
+        multitask=multitask)
 
     def decide(state: SessionState) -> list[Event]:
         # An interrupt cancels the active turn: only those who may cancel it may interrupt.
@@ -76,9 +77,31 @@ async def post_message(services: Services, account: Account, *, session_id: str,
                     is_new=bool(outcome.events), stream_id=turn.stream_id)
 
 
-def turn_of_reply(message_id: str) -> str:
-    """The turn whose assistant message has this id (workers name it `msg-<turn id>`)."""
-    return message_id.removeprefix("msg-")
+async def regenerate(services: Services, account: Account, *, session_id: str,
+                     message_id: str | None, robot_id: str | None, multitask: Multitask,
+                     trace_id: str | None = None) -> ChatTurn:
+    """Answer the session's latest question again (the AI SDK's `regenerate()`): a new turn
+    whose answer replaces the latest one. `message_id` names the answer or its question
+    (None: the latest). Raises decisions.SessionNotFound, SessionGone, UnknownMessage,
+    NotLatestAnswer, TurnActive, TurnWaiting, RobotUnavailable, NotPermitted."""
+    before = await services.handler.load(session_id)
+    command = decisions.Regenerate(
+        session_id=session_id, message_id=message_id,
+        robot_id=await _pick_robot(services, robot_id, before), requested_by=str(account.id),
+        new_turn_id=f"turn-{uuid.uuid4().hex}", multitask=multitask)
+
+    def decide(state: SessionState) -> list[Event]:
+        check_regenerate(account, state, session_id)
+        return decisions.regenerate(state, command)
+
+    outcome = await services.handler.execute(
+        session_id, decide,
+        metadata=EventMetadata(actor=str(account.id), trace_id=trace_id), loaded=before)
+    turn = outcome.state.turn(command.new_turn_id)
+    assert turn is not None
+    TURNS_POSTED.inc()
+    return ChatTurn(session_id=session_id, turn_id=turn.turn_id, message_id=turn.message_id,
+                    is_new=True, stream_id=turn.stream_id)
 
 
 async def answer_calls(services: Services, account: Account, *, session_id: str,
@@ -88,7 +111,7 @@ async def answer_calls(services: Services, account: Account, *, session_id: str,
     reactions hand it to a worker) in the same assistant message. Who may cancel the turn
     may answer for it. Raises decisions.UnknownTurn, NotWaiting, PartlyAnswered,
     NotPermitted."""
-    turn_id = turn_of_reply(message_id)
+    turn_id = turn_of_reply(message_id) or message_id
     command = decisions.AnswerCalls(turn_id=turn_id, answers=answers,
                                     answered_by=str(account.id))
 
@@ -135,8 +158,3 @@ async def _pick_robot(services: Services, robot_id: str | None, state: SessionSt
     if robot is None:
         raise RobotUnavailable(chosen, from_session=robot_id is None)
     return str(robot.id)
-
-
-def _title(parts: list[Part]) -> str | None:
-    text = " ".join("".join(p.get("text", "") for p in parts if p.get("type") == "text").split())
-    return (text[:77] + "...") if len(text) > 80 else (text or None)

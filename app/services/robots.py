@@ -16,7 +16,7 @@ from app.adapters.robots import RobotStore
 from app.config.settings import Settings
 from app.domain.accounts import Account
 from app.domain.model_refs import InvalidModelRef, parse_model_ref
-from app.domain.robots import Robot
+from app.domain.robots import InvalidModelOptions, Robot, model_options
 from app.domain.tools import TOOL_IDS, client_tools_problem
 
 # The built-in robot and any robot whose author is gone are shown as authored by this.
@@ -31,10 +31,12 @@ class RobotNotFound(Exception):
 
 
 class InvalidRobotField(Exception):
-    """A field names a model or tools this server cannot run."""
+    """A field names a model or tools this server cannot run, or model options it does not
+    know; `unknown` lists every unknown name when there are several to name."""
 
-    def __init__(self, field: str, detail: str) -> None:
+    def __init__(self, field: str, detail: str, *, unknown: tuple[str, ...] = ()) -> None:
         self.field = field
+        self.unknown = unknown
         super().__init__(detail)
 
 
@@ -123,4 +125,17 @@ async def checked_fields(fields: dict[str, Any], settings: Settings,
         problem = client_tools_problem(fields["client_tools"])
         if problem:
             raise InvalidRobotField("client_tools", problem)
+    if "model_options" in fields:
+        fields = {**fields, "model_options": _checked_options(fields["model_options"])}
     return fields
+
+
+def _checked_options(raw: object) -> dict[str, Any]:
+    """The options as stored (those left out or null are not kept)."""
+    try:
+        options = model_options(raw)
+    except InvalidModelOptions as exc:
+        field = f"model_options.{exc.option}" if exc.option else "model_options"
+        raise InvalidRobotField(field, str(exc), unknown=exc.unknown) from None
+    stored: dict[str, Any] = msgspec.to_builtins(options)
+    return stored

@@ -17,6 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from app.adapters.accounts import profiles
 from app.bootstrap import Services
+from app.domain.answer_metadata import answer_metadata, finish_reason_metadata
 from app.domain.events import (
     AssistantMessageCompleted,
     MessagePosted,
@@ -24,9 +25,10 @@ from app.domain.events import (
     SessionRenamed,
     SessionSettingsChanged,
     SessionStarted,
+    TurnCompleted,
     session_stream,
 )
-from app.domain.session import SessionState, fold
+from app.domain.session import SessionState, fold, reply_id
 from app.eventstore import EventStore, RecordedEvent
 from app.readmodels.messages import MessageRow, UnknownCursor, page_messages
 from app.readmodels.session_listing import ListQuery, list_sessions, page_sessions
@@ -145,6 +147,7 @@ async def from_log(pool: Pool, records: list[RecordedEvent], *, before: str | No
     if not state.exists or state.deleted:
         return None
     written_at = {_message_id(r): r.recorded_at for r in records if _message_id(r)}
+    answered = _answer_metadata(records)
     ids = [state.created_by, *(m.author_id for m in state.messages)]
     people = await profiles(pool, [uuid.UUID(i) for i in ids if i])
     messages = []
@@ -156,7 +159,7 @@ async def from_log(pool: Pool, records: list[RecordedEvent], *, before: str | No
         messages.append(MessageRow(
             id=m.id, role=m.role, parts=m.parts, created_at=written_at[m.id],
             robot_id=m.robot_id if shown else None, robot_name=m.robot_name if shown else None,
-            author=author, author_joined=joined))
+            author=author, author_joined=joined, metadata=answered.get(m.id)))
     page, next_before = _page(messages, before, limit)
     return SessionPage(session=_session_row(records, state, people), messages=page,
                        next_before=next_before, total=len(messages))
@@ -186,6 +189,18 @@ def _waiting_on(state: SessionState) -> list[dict[str, Any]]:
     if turn is None or turn.status != "waiting":
         return []
     return [msgspec.to_builtins(call) for call in turn.awaiting]
+
+
+def _answer_metadata(records: list[RecordedEvent]) -> dict[str, dict[str, Any]]:
+    """Each answer's metadata as projections/messages.py writes it."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in records:
+        match r.event:
+            case AssistantMessageCompleted(message_id=mid, model=model, usage=usage):
+                out[mid] = answer_metadata(model, usage)
+            case TurnCompleted(turn_id=tid, finish_reason=reason) if reply_id(tid) in out:
+                out[reply_id(tid)] |= finish_reason_metadata(reason)
+    return out
 
 
 def _message_id(record: RecordedEvent) -> str | None:

@@ -14,6 +14,7 @@ from app.adapters.streams.relay import TurnRelay
 from app.adapters.streams.replay import stream_from_message
 from app.bootstrap import Services
 from app.domain import decisions
+from app.domain.session import reply_id
 from app.eventstore import Checkpoint
 from app.readmodels.waiting import READ_MODELS, wait_for
 
@@ -36,7 +37,7 @@ async def stream_turn(services: Services, session_id: str, turn_id: str, after: 
         if turn is None or not turn.finished:
             return None
         reply = next((m for m in state.messages if m.turn_id == turn_id), None)
-        return stream_from_message(f"msg-{turn_id}", reply.parts if reply else [], turn)
+        return stream_from_message(reply_id(turn_id), reply.parts if reply else [], turn)
 
     async def wait_projected(done: dict[str, Any]) -> None:
         if done.get("checkpoint"):

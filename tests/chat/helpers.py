@@ -124,12 +124,17 @@ async def chat(stack: Stack, session: str, text: str, *, robot: str | None = Non
 
 
 def part_types(got: list[Frame]) -> list[str]:
-    """Each frame's part type ("[DONE]" for the end)."""
-    return [f.data if f.data == "[DONE]" else f.data["type"] for f in got]
+    """Each frame's part type ("[DONE]" for the end), but the session's name: a new
+    session's first turns carry `data-session-name` before `finish` when their robot named
+    it in time (workers/turns/naming.py), which tests of other things need not pin down
+    (tests/chat/test_session_names.py does)."""
+    return [f.data if f.data == "[DONE]" else f.data["type"] for f in got
+            if f.data == "[DONE]" or f.data["type"] != "data-session-name"]
 
 
 def model_requests(stack: Stack, model: str) -> list[dict[str, Any]]:
-    """The bodies of the completion requests (either wire format) that named `model`."""
+    """The bodies of the completion requests (either wire format) that named `model`: a
+    conversation's, not the side calls that name sessions (`stack.model.naming_requests()`)."""
     return [r.body for r in stack.model.completions()
             if isinstance(r.body, dict) and r.body.get("model") == model]
 

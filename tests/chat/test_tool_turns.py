@@ -84,7 +84,8 @@ async def test_a_three_step_turn_streams_each_call_and_result_then_the_answer_an
 
     assert squeezed(part_types(got)) == ["start", *TOOL_STEP, *TOOL_STEP, *TEXT_STEP,
                                          "finish", "[DONE]"]
-    assert parts_of(got, "finish") == [{"type": "finish", "finishReason": "stop"}]
+    [finish] = parts_of(got, "finish")
+    assert finish["finishReason"] == "stop"
     # The chunks that name or settle a call mark it dynamic (deltas carry no such field).
     tool_chunks = [f.data for f in got if isinstance(f.data, dict)
                    and f.data["type"].startswith("tool-")
@@ -110,6 +111,11 @@ async def test_a_three_step_turn_streams_each_call_and_result_then_the_answer_an
         (clock, "output", outputs[clock]), (lookup, "output", outputs[lookup])]
     assert sum(isinstance(e, AssistantMessageCompleted) for e in events) == 1
     assert [e.finish_reason for e in events if isinstance(e, TurnCompleted)] == ["stop"]
+    # The finish part carries the turn's usage over its three steps, and its model.
+    used = (sum(s.usage.input_tokens for s in steps), sum(s.usage.output_tokens for s in steps))
+    assert finish["messageMetadata"] == {"model": f"{provider}/{model}", "usage": {
+        "inputTokens": used[0], "outputTokens": used[1], "totalTokens": sum(used)}}
+    assert min(used) > 0
 
     def tool(call_id: str, name: str, tool_input: dict[str, Any]) -> dict[str, Any]:
         return {"type": "dynamic-tool", "toolCallId": call_id, "toolName": name,
@@ -152,7 +158,7 @@ async def test_parallel_calls_in_one_step_both_run_and_the_next_request_holds_bo
     session = new_id("s")
     got = await chat(stack, session, "Tell me about both", robot=robot)
 
-    assert got[-2].data == {"type": "finish", "finishReason": "stop"}
+    assert (got[-2].data["type"], got[-2].data["finishReason"]) == ("finish", "stop")
     assert got[-1].data == "[DONE]"
     deltas = parts_of(got, "tool-input-delta")
     assert [sum(p["toolCallId"] == c for p in deltas) for c in (first, second)] == [12, 12]
@@ -282,4 +288,5 @@ async def test_a_tool_turn_whose_buffer_expired_replays_from_the_log_as_it_was_s
     frame_types = ("start", "start-step", "finish-step", "finish", "[DONE]")
     assert [t for t in part_types(replayed) if t in frame_types] == [
         t for t in part_types(live) if t in frame_types]
-    assert replayed[-2].data == live[-2].data == {"type": "finish", "finishReason": "stop"}
+    assert replayed[-2].data == live[-2].data  # the metadata too
+    assert live[-2].data["finishReason"] == "stop"

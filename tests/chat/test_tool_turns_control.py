@@ -90,8 +90,8 @@ async def test_a_robot_at_its_step_limit_completes_the_turn_with_finish_reason_s
     assert part_types(got)[-4:] == ["tool-output-available", "finish-step", "finish",
                                     "[DONE]"]
     # The AI SDK knows no "step-limit": the stream says "other" and names ours in metadata.
-    assert got[-2].data == {"type": "finish", "finishReason": "other",
-                            "messageMetadata": {"finishReason": "step-limit"}}
+    assert got[-2].data["finishReason"] == "other"
+    assert got[-2].data["messageMetadata"]["finishReason"] == "step-limit"
     assert [p["toolCallId"] for p in parts_of(got, "tool-output-available")] == ids[:2]
     assert len(model_requests(stack, model)) == 2
     events = await logged(stack, session)

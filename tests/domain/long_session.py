@@ -20,6 +20,7 @@ from app.domain.events import (
     RobotSwitched,
     SessionDeleted,
     SessionForked,
+    SessionNamed,
     SessionRenamed,
     SessionSettingsChanged,
     SessionStarted,
@@ -205,6 +206,9 @@ class _Writer:
 
     def settings(self, n: int) -> None:
         self.events += [
+            # A robot's name (as if the session had none), then a person's.
+            SessionNamed(session_id=SESSION, name=f"named {n}", robot_id=self.robot,
+                         turn_id=f"t{n}", model="local/echo"),
             SessionRenamed(session_id=SESSION, name=f"chat {n}"),
             SessionSettingsChanged(session_id=SESSION, situation=f"situation {n}",
                                    token_budget=self.rng.choice([None, 4000]),

@@ -7,6 +7,8 @@ side by side under the npm aliases `ai6` and `ai7`). The node project is install
 package.json/lock into ~/.cache/robots-test-ai-sdk/, outside the repository.
 tests/e2e/ai_sdk/waiting-client.mjs (`answer_waiting`) drives the SDK's Chat through a turn
 that waits on it: addToolApprovalResponse / addToolOutput, posted by sendAutomaticallyWhen.
+tests/e2e/ai_sdk/conversation-client.mjs (`converse`) sends a message through the Chat and
+regenerates its answer, keeping the data parts onData received.
 
     async def test_x(stack: Stack, ai_sdk: AiSdkClient) -> None:   # runs once per major
         result = await ai_sdk.send(stack, session, "Hi", robot=robot)
@@ -45,6 +47,7 @@ AI_SDK_MAJORS = ("6", "7")
 PROJECT = Path(__file__).parent / "ai_sdk"
 SCRIPT = PROJECT / "chat-client.mjs"
 WAITING_SCRIPT = PROJECT / "waiting-client.mjs"
+CONVERSATION_SCRIPT = PROJECT / "conversation-client.mjs"
 MANIFESTS = ("package.json", "package-lock.json")
 INSTALL_TIMEOUT_S = 300
 CLIENT_TIMEOUT_S = 30
@@ -52,12 +55,13 @@ CLIENT_TIMEOUT_S = 30
 
 @dataclass(frozen=True)
 class AiSdkProject:
-    """The installed node project: node, and copies of chat-client.mjs and
-    waiting-client.mjs inside the project."""
+    """The installed node project: node, and copies of chat-client.mjs,
+    waiting-client.mjs and conversation-client.mjs inside the project."""
 
     node: str
     script: Path
     waiting_script: Path
+    conversation_script: Path
 
 
 class AiSdkClient:
@@ -88,6 +92,14 @@ class AiSdkClient:
         sendAutomaticallyWhen post it (see waiting-client.mjs)."""
         return await self.run(stack, session, "--send", text, "--robot", robot, *answer,
                               script=self.project.waiting_script)
+
+    async def converse(self, stack: Stack, session: str, text: str, *, robot: str,
+                       regenerate_by_id: bool = False) -> dict[str, Any]:
+        """Send `text` through the SDK's Chat, then `regenerate()` its answer (by the
+        answer's id with `regenerate_by_id`): see conversation-client.mjs."""
+        flags = ("--regenerate-id",) if regenerate_by_id else ()
+        return await self.run(stack, session, "--send", text, "--robot", robot, *flags,
+                              script=self.project.conversation_script)
 
     async def run(self, stack: Stack, session: str, *args: str,
                   script: Path | None = None) -> dict[str, Any]:
@@ -121,6 +133,13 @@ def _options(robot: str | None, flags: dict[str, str]) -> list[str]:
     named = {"robot": robot, **flags}
     return [arg for key, value in named.items() if value is not None
             for arg in (f"--{key.replace('_', '-')}", value)]
+
+
+def chunk_types(parsed: dict[str, Any]) -> list[str]:
+    """The chunk types the client parsed (`parsed`: a result or one of its requests), but
+    the session's name: a first turn's stream carries it before `finish` once the naming
+    call (timed by itself) is done, which no test of the turn's own chunks is about."""
+    return [t for t in parsed["chunkTypes"] if t != "data-session-name"]
 
 
 def assert_no_rejections(result: dict[str, Any]) -> None:
@@ -232,7 +251,8 @@ def install_ai_sdk_project() -> AiSdkProject:
     if not _installed(target):
         _install(npm, target)
     scripts = _copied_scripts(target)
-    return AiSdkProject(node, scripts / SCRIPT.name, scripts / WAITING_SCRIPT.name)
+    return AiSdkProject(node, scripts / SCRIPT.name, scripts / WAITING_SCRIPT.name,
+                        scripts / CONVERSATION_SCRIPT.name)
 
 
 def _copied_scripts(target: Path) -> Path:

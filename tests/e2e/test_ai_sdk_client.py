@@ -12,6 +12,7 @@ from tests.chat.stack import Stack
 from tests.e2e.ai_sdk_support import (
     AiSdkClient,
     assert_no_rejections,
+    chunk_types,
     text_parts,
 )
 
@@ -32,7 +33,7 @@ async def test_the_ai_sdk_folds_our_stream_into_the_scripted_message_and_replays
     assert response["status"] == 200
     assert response["headers"]["x-vercel-ai-ui-message-stream"] == "v1"
     assert response["headers"]["content-type"].startswith("text/event-stream")
-    types = sent["chunkTypes"]
+    types = chunk_types(sent)
     assert types[:3] == ["start", "start-step", "reasoning-start"]
     assert {"reasoning-delta", "reasoning-end", "text-start", "text-delta", "text-end"} <= set(
         types)
@@ -67,8 +68,8 @@ async def test_reconnect_to_stream_follows_a_turn_started_in_the_background(
     assert resumed["background"]["status"] == 202
     assert resumed["responses"][0]["url"].endswith(f"/robots/chat/sse/{session}/stream")
     assert resumed["streamed"], "reconnectToStream found nothing to resume (204)"
-    assert resumed["chunkTypes"][:2] == ["start", "start-step"]
-    assert resumed["chunkTypes"][-2:] == ["finish-step", "finish"]
+    assert chunk_types(resumed)[:2] == ["start", "start-step"]
+    assert chunk_types(resumed)[-2:] == ["finish-step", "finish"]
     # The assistant message is named after the turn (the 202's messageId is the user's).
     turn_id = resumed["background"]["body"]["turnId"]
     assert resumed["message"]["id"] == resumed["startMessageId"] == f"msg-{turn_id}"

@@ -28,7 +28,7 @@ from tests.chat.helpers import (
     scripted_robot,
 )
 from tests.chat.stack import Stack
-from tests.e2e.ai_sdk_support import AiSdkClient, comparable, tool_parts
+from tests.e2e.ai_sdk_support import AiSdkClient, chunk_types, comparable, tool_parts
 
 DELETED = "Done: the robot is gone."
 KEPT = "Understood, I left the robot alone."
@@ -82,7 +82,7 @@ def assert_one_message_continued(result: dict[str, Any]) -> dict[str, Any]:
     assert result["status"] == "ready"
     first, second = result["requests"]  # the message, then exactly one automatic send
     assert (first["status"], second["status"]) == (200, 200)
-    assert first["chunkTypes"][-2:] == ["finish-step", "finish"]
+    assert chunk_types(first)[-2:] == ["finish-step", "finish"]
     assert first["finishReason"] == "tool-calls"
     message_id = first["startMessageId"]
     assert message_id and message_id.startswith("msg-")
@@ -122,7 +122,7 @@ async def test_an_approved_call_runs_and_the_same_assistant_message_goes_on(
     assert_no_failures(result)
     [waiting] = tool_parts(result["waiting"])
     assert (waiting["toolCallId"], waiting["state"]) == (call, "approval-requested")
-    assert result["requests"][0]["chunkTypes"][-3] == "tool-approval-request"
+    assert chunk_types(result["requests"][0])[-3] == "tool-approval-request"
     assert result["answered"]["state"] == "approval-responded"
     assert result["answered"]["approval"] == {"id": waiting["approval"]["id"],
                                               "approved": True}

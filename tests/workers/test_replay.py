@@ -53,7 +53,8 @@ def test_a_finish_reason_the_protocol_lacks_goes_out_as_other_with_our_word() ->
     from app.adapters.streams.endings import ending
 
     limited = Turn(turn_id="t", message_id="m", robot_id="r", status="completed",
-                   finish_reason="step-limit")
-    assert ending(limited) == {"type": "finish", "finishReason": "other",
-                               "messageMetadata": {"finishReason": "step-limit"}}
+                   finish_reason="step-limit", model="local/echo")
+    assert ending(limited) == {"type": "finish", "finishReason": "other", "messageMetadata": {
+        "model": "local/echo", "usage": {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0},
+        "finishReason": "step-limit"}}
     assert ending(turn("completed"))["finishReason"] == "stop"

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from app.adapters.llm import (
     ModelRequest,
+    PromptFile,
     PromptMessage,
     PromptToolCall,
     PromptToolResult,
@@ -29,6 +30,10 @@ from workers.turns.settled_prefix import SettledPrefixes
 # A rough count is enough to fit a budget: about four characters a token, plus framing.
 CHARS_PER_TOKEN = 4
 TOKENS_PER_MESSAGE = 4
+# What a file counts against the budget: about what Anthropic charges for an image of the
+# largest size it takes unscaled (~1.15 megapixels). An image's size and a PDF's pages are
+# not known without the bytes; a rough count is enough here too.
+TOKENS_PER_FILE = 1600
 SUMMARY_HEADING = "Summary of the conversation so far:"
 
 
@@ -38,6 +43,14 @@ class PromptError(Exception):
 
 def text_of(parts: list[Part]) -> str:
     return "".join(p.get("text", "") for p in parts if p.get("type") == "text")
+
+
+def files_of(parts: list[Part]) -> list[PromptFile]:
+    """A user message's file parts; a stored file is named by its digest (`url`), its bytes
+    loaded only for the model call (workers/turns/files.py)."""
+    return [PromptFile(media_type=str(p.get("mediaType", "")), url=str(p.get("url", "")),
+                       filename=p.get("filename"))
+            for p in parts if p.get("type") == "file"]
 
 
 def estimate_tokens(text: str) -> int:
@@ -137,8 +150,9 @@ def _walk(state: SessionState, until: str | None, settled: bool) -> list[Entry]:
 def _entry_of(message: Message) -> Entry:
     if message.role == "assistant":
         return Entry(message.id, _assistant(message.parts))
-    text = text_of(message.parts)
-    return Entry(message.id, [PromptMessage(role="user", text=text)] if text else [])
+    text, files = text_of(message.parts), files_of(message.parts)
+    return Entry(message.id,
+                 [PromptMessage(role="user", text=text, files=files)] if text or files else [])
 
 
 # Each stored message's entry, made once (workers/turns/per_message.py): shared, never changed.
@@ -221,7 +235,8 @@ def _call_and_result(part: Part) -> tuple[PromptToolCall, PromptToolResult]:
 
 def cost(unit: Unit) -> int:
     return sum(estimate_tokens(m.text + "".join(c.arguments for c in m.tool_calls)
-                               + "".join(r.output for r in m.tool_results)) for m in unit)
+                               + "".join(r.output for r in m.tool_results))
+               + len(m.files) * TOKENS_PER_FILE for m in unit)
 
 
 def _fit(state: SessionState, entries: list[Entry], reserved: int,
@@ -265,10 +280,14 @@ class Built(NamedTuple):
 def build(state: SessionState, turn: Turn, robot: Robot, model: str, max_tokens: int = 4096,
           *, catalog: ToolCatalog = NO_TOOLS) -> Built:
     """The model call for the turn's next step, offering the tools of `catalog` (the
-    robot's, loaded for this attempt), and how much history the budget left out."""
+    robot's, loaded for this attempt), and how much history the budget left out. The
+    robot's model options win over `max_tokens`."""
     fitted = history(state, turn, system_prompt(state, robot))
+    options = robot.model_options
     request = ModelRequest(model=model, system=fitted.system, messages=fitted.messages,
-                           max_tokens=max_tokens, tools=tool_specs(catalog))
+                           max_tokens=options.max_tokens or max_tokens, tools=tool_specs(catalog),
+                           temperature=options.temperature,
+                           reasoning_effort=options.reasoning_effort)
     return Built(request, fitted.truncated)
 
 

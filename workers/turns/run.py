@@ -38,7 +38,7 @@ from app.domain import decisions
 from app.domain.events import AwaitedCall, Part, TurnStarted, Usage
 from app.domain.model_refs import ModelRef
 from app.domain.robots import DEFAULT_ROBOT_ID, Robot
-from app.domain.session import SessionState, Turn
+from app.domain.session import SessionState, Turn, reply_id
 from app.domain.steps import NextMove, message_parts, next_move, total_usage
 from app.domain.tool_catalog import NO_TOOLS, ToolCatalog
 from app.domain.tool_input import parse_input
@@ -46,18 +46,15 @@ from app.domain.waits import wait_policy, with_robot_rules
 from app.eventstore import EventMetadata
 from app.services.tools.catalog import load_catalog
 from workers.deps import WorkerDeps
+from workers.turns.files import with_files
 from workers.turns.leases import lease_alive, release, take_lease
 from workers.turns.model_stream import ModelStream
+from workers.turns.naming import SessionNaming
 from workers.turns.prompt import PromptError, build
 from workers.turns.tool_calls import ToolStep
 from workers.turns.ui_stream import StepEncoder
 
 log = logging.getLogger(__name__)
-
-
-def reply_id(turn_id: str) -> str:
-    """The assistant message's id: the same across attempts, so clients see one message."""
-    return f"msg-{turn_id}"
 
 
 class _Ending:
@@ -121,7 +118,7 @@ class TurnRun:
                 and next_move(turn, robot.max_steps, self.catalog.is_idempotent).kind
                 == "ask-model"):
             with contextlib.suppress(PromptError, ModelError):  # the loop meets it again
-                early = self._ask(state, turn, robot, ref)
+                early = await self._ask(state, turn, robot, ref)
         started = None
         try:
             claimed = await self.deps.handler.execute(
@@ -146,12 +143,13 @@ class TurnRun:
             self.deps.handler.load(self.session_id), self._robot(robot_hint))
         return state, robot
 
-    def _ask(self, state: SessionState, turn: Turn, robot: Robot,
-             ref: ModelRef) -> ModelStream:
+    async def _ask(self, state: SessionState, turn: Turn, robot: Robot,
+                   ref: ModelRef) -> ModelStream:
         """The model call for the turn's next step, under way. Raises PromptError or
         ModelError when it cannot be made (the turn then fails, saying why)."""
         provider = self.deps.models.provider(ref)
         request, truncated = build(state, turn, robot, ref.model, catalog=self.catalog)
+        request = await with_files(self.deps, request, ref)  # the bytes of its files
         if truncated and state.settings.context_overflow == "adaptive":
             log.info("turn %s: no summary covers enough yet; %d messages left out",
                      self.turn_id, truncated)
@@ -174,6 +172,7 @@ class TurnRun:
     async def _run_attempt(self, state: SessionState, started: TurnStarted, robot: Robot,
                            early: ModelStream | None) -> str:
         attempt = started.attempt
+        naming = SessionNaming.start(self.deps, self.session_id, state, self.turn_id, robot)
         cancel = self.deps.cancels.watch(self.turn_id)
         self.deps.leases.hold(self.turn_id, attempt)
         # Timed from the model call when it began before the claim, as the TTFT is.
@@ -191,13 +190,16 @@ class TurnRun:
             except (PromptError, ModelError) as exc:
                 ending.outcome, ending.error = "failed", str(exc)
             self.timing["duration"] = (time.perf_counter() - began) * 1000
+            await naming.before_ending(ending.outcome, self.send)
             await self.writer.flush(self.publisher)
             finished = await self._finish(state, attempt, robot, ending)
+            await naming.after_ending()
         except decisions.StaleAttempt:
             log.warning("turn %s attempt %s was superseded; dropping what it had left",
                         self.turn_id, attempt)
             return "stale attempt: another worker took over"
         finally:
+            naming.drop()
             self.deps.leases.drop(self.turn_id, attempt)
             self.deps.cancels.forget(self.turn_id)
         TURNS_FINISHED.labels(ending.outcome).inc()
@@ -264,7 +266,8 @@ class TurnRun:
                 ending.outcome, ending.awaited = "waiting", move.awaited
                 ending.finish_reason = "tool-calls"
                 return state, robot
-            call = early or self._ask(state, turn, robot, self.deps.models.resolve(robot.model))
+            call = early or await self._ask(state, turn, robot,
+                                            self.deps.models.resolve(robot.model))
             early = None
             state = await self._model_step(state, attempt, robot, move, call, cancel, ending)
             if ending.outcome != "completed" or ending.last_step is not None:

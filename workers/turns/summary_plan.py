@@ -103,8 +103,10 @@ def transcript(plan: SummaryPlan) -> str:
 
 
 def _lines(message: PromptMessage) -> list[str]:
-    if message.role == "user":
-        return [f"User: {message.text}"]
+    if message.role == "user":  # a summary says which files were sent, not what they show
+        sent = "".join(f" [sent a {f.media_type} file{f' {f.filename}' if f.filename else ''}]"
+                       for f in message.files)
+        return [f"User: {message.text}{sent}"]
     if message.role == "assistant":
         said = [f"Assistant: {message.text}"] if message.text else []
         return said + [f"Assistant called {c.name}({c.arguments})" for c in message.tool_calls]

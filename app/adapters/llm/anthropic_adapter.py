@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 from collections.abc import AsyncGenerator
+from typing import Any, cast
 
 import anthropic
 import httpx2
 from anthropic.types import (
     AssistantMessageParam,
+    DocumentBlockParam,
+    ImageBlockParam,
     InputJSONDelta,
     MessageParam,
+    OutputConfigParam,
     RawContentBlockDelta,
     RawMessageStreamEvent,
     TextBlock,
@@ -28,6 +33,7 @@ from app.adapters.llm.base import (
     ModelError,
     ModelInfo,
     ModelRequest,
+    PromptFile,
     PromptMessage,
     PromptToolResult,
     ProviderConfig,
@@ -99,7 +105,7 @@ class AnthropicAdapter:
         message = await self._sdk().messages.create(
             model=request.model, max_tokens=request.max_tokens,
             system=request.system or anthropic.omit, messages=_messages(request),
-            tools=tools or anthropic.omit)
+            tools=tools or anthropic.omit, output_config=_output_config(request))
         return "".join(b.text for b in message.content if isinstance(b, TextBlock))
 
     async def _attempt(self, request: ModelRequest) -> AsyncGenerator[ModelEvent, None]:
@@ -111,6 +117,7 @@ class AnthropicAdapter:
             system=request.system or anthropic.omit,
             messages=_messages(request),
             tools=tools or anthropic.omit,
+            output_config=_output_config(request),
             stream=True,
         )
         decoder = EventDecoder(self.name)
@@ -156,6 +163,19 @@ class AnthropicAdapter:
         return None
 
 
+def _output_config(request: ModelRequest) -> OutputConfigParam | anthropic.Omit:
+    """The robot's reasoning effort as Anthropic's own `effort`, the same three levels.
+
+    Not a thinking budget: `thinking: enabled` with `budget_tokens` is deprecated on
+    current models, and thinking turned on here would make a tool loop send each step's
+    signed thinking blocks back, which prompts do not keep; thinking stays at the model's
+    default. No temperature either: the API version SDK 2.x sends (2026-10-21) refuses
+    every sampling parameter, so a robot's temperature reaches OpenAI-style models only."""
+    if request.reasoning_effort is None:
+        return anthropic.omit
+    return OutputConfigParam(effort=request.reasoning_effort)
+
+
 def _messages(request: ModelRequest) -> list[MessageParam]:
     """The conversation in Anthropic's form. Tool results travel in a user message, first in
     it (Anthropic rejects a user message that puts them after text), so a "tool" message and
@@ -163,10 +183,12 @@ def _messages(request: ModelRequest) -> list[MessageParam]:
     messages: list[MessageParam] = []
     results: list[ToolResultBlockParam] = []  # waiting for the next user message
 
-    def flush(text: str = "") -> None:
-        if results:
+    def flush(user: PromptMessage | None = None) -> None:
+        text, files = (user.text, user.files) if user else ("", [])
+        if results or files:  # the results, the files, then the text
             blocks = [TextBlockParam(type="text", text=text)] if text else []
-            messages.append(UserMessageParam(role="user", content=[*results, *blocks]))
+            messages.append(UserMessageParam(role="user", content=[
+                *results, *map(_file_block, files), *blocks]))
             results.clear()
         elif text:
             messages.append(UserMessageParam(role="user", content=text))
@@ -175,7 +197,7 @@ def _messages(request: ModelRequest) -> list[MessageParam]:
         if message.role == "tool":
             results += [_tool_result(r) for r in message.tool_results]
         elif message.role == "user":
-            flush(message.text)
+            flush(message)
         else:
             flush()
             messages.append(_assistant(message))
@@ -191,6 +213,20 @@ def _assistant(message: PromptMessage) -> AssistantMessageParam:
                                input=as_object(c.arguments))
              for c in message.tool_calls]
     return AssistantMessageParam(role="assistant", content=[*text, *calls])
+
+
+def _file_block(file: PromptFile) -> ImageBlockParam | DocumentBlockParam:
+    """An image block, or a document block for a PDF; the bytes as base64, else the URL."""
+    source: dict[str, str] = (
+        {"type": "url", "url": file.url or ""} if file.data is None else
+        {"type": "base64", "media_type": file.media_type,
+         "data": base64.b64encode(file.data).decode()})
+    if file.media_type != "application/pdf":
+        return ImageBlockParam(type="image", source=cast(Any, source))
+    document = DocumentBlockParam(type="document", source=cast(Any, source))
+    if file.filename:
+        document["title"] = file.filename
+    return document
 
 
 def _tool_result(result: PromptToolResult) -> ToolResultBlockParam:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncGenerator
 from typing import Any, Literal, Protocol
 
 from msgspec import Struct
 
 from app.adapters.llm.events import ModelEvent
+from app.domain.robots import ReasoningEffort
 
 ProviderKind = Literal["anthropic", "openai", "openai-compatible", "local"]
 
@@ -30,17 +32,36 @@ class PromptToolResult(Struct, frozen=True):
     is_error: bool = False
 
 
+class PromptFile(Struct, frozen=True, kw_only=True):
+    """A file a user sent (an image or a PDF): its bytes in `data`, or an https `url` the
+    provider fetches. A prompt names a stored file by its `url` (`robots-file:sha256:...`)
+    until its bytes are loaded (workers/turns/files.py); adapters get them loaded."""
+
+    media_type: str
+    data: bytes | None = None
+    url: str | None = None
+    filename: str | None = None
+
+    def data_url(self) -> str:
+        """The bytes as a `data:` URL, or the https URL when there are none."""
+        if self.data is None:
+            return self.url or ""
+        return f"data:{self.media_type};base64,{base64.b64encode(self.data).decode()}"
+
+
 class PromptMessage(Struct, frozen=True):
     """One message of the conversation, sent to each provider in its own form.
 
     An "assistant" message may carry the `tool_calls` it made; the "tool" message right after
-    it carries their `tool_results` (its `text` is not sent: no API has a place for it).
+    it carries their `tool_results` (its `text` is not sent: no API has a place for it). A
+    "user" message may carry `files`, sent before its text (as the AI SDK orders them).
     """
 
     role: Literal["user", "assistant", "tool"]
     text: str = ""
     tool_calls: list[PromptToolCall] = []  # assistant messages: the calls the model made
     tool_results: list[PromptToolResult] = []  # role "tool": results of the previous calls
+    files: list[PromptFile] = []  # user messages: images and PDFs
 
 
 class ToolSpec(Struct, frozen=True):
@@ -52,13 +73,17 @@ class ToolSpec(Struct, frozen=True):
 
 
 class ModelRequest(Struct, frozen=True):
-    """One call of a model. `model` is the provider's own id, with no "provider/" prefix."""
+    """One call of a model. `model` is the provider's own id, with no "provider/" prefix.
+    `temperature` and `reasoning_effort` None: not sent (the provider's default); each
+    adapter says how it sends them."""
 
     model: str
     system: str
     messages: list[PromptMessage]
     max_tokens: int = 1024
     tools: list[ToolSpec] = []
+    temperature: float | None = None
+    reasoning_effort: ReasoningEffort | None = None
 
 
 class ModelInfo(Struct, frozen=True):

@@ -13,6 +13,9 @@ import openai
 from openai.types.chat import (
     ChatCompletion,
     ChatCompletionAssistantMessageParam,
+    ChatCompletionContentPartImageParam,
+    ChatCompletionContentPartParam,
+    ChatCompletionContentPartTextParam,
     ChatCompletionFunctionToolParam,
     ChatCompletionMessageFunctionToolCallParam,
     ChatCompletionMessageParam,
@@ -20,11 +23,13 @@ from openai.types.chat import (
     ChatCompletionToolMessageParam,
     ChatCompletionUserMessageParam,
 )
+from openai.types.chat.chat_completion_content_part_param import File
 
 from app.adapters.llm.base import (
     ModelError,
     ModelInfo,
     ModelRequest,
+    PromptFile,
     PromptMessage,
     ProviderConfig,
 )
@@ -92,6 +97,12 @@ class OpenAIAdapter:
             # OpenAI's reasoning models refuse `max_tokens`; most other servers only know it.
             "max_completion_tokens" if official else "max_tokens": request.max_tokens,
         }
+        # Sent only when the robot sets them: many models refuse one or the other (OpenAI's
+        # reasoning models a temperature, most others an effort), and say so.
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        if request.reasoning_effort is not None:
+            body["reasoning_effort"] = request.reasoning_effort
         if stream:
             body |= {"stream": True, "stream_options": {"include_usage": True}}
         if request.tools:
@@ -172,7 +183,8 @@ def _messages(request: ModelRequest) -> list[ChatCompletionMessageParam]:
         messages.append(ChatCompletionSystemMessageParam(role="system", content=request.system))
     for message in request.messages:
         if message.role == "user":
-            messages.append(ChatCompletionUserMessageParam(role="user", content=message.text))
+            messages.append(ChatCompletionUserMessageParam(role="user",
+                                                           content=_user_content(message)))
         elif message.role == "assistant":
             messages.append(_assistant(message))
         else:
@@ -181,6 +193,28 @@ def _messages(request: ModelRequest) -> list[ChatCompletionMessageParam]:
                                                         content=r.output)
                          for r in message.tool_results]
     return messages
+
+
+def _user_content(message: PromptMessage) -> str | list[ChatCompletionContentPartParam]:
+    """The user's text; with files, a list of parts: the files, then the text."""
+    if not message.files:
+        return message.text
+    parts = [_file_part(f) for f in message.files]
+    if message.text:
+        parts.append(ChatCompletionContentPartTextParam(type="text", text=message.text))
+    return parts
+
+
+def _file_part(file: PromptFile) -> ChatCompletionContentPartParam:
+    """An image as an `image_url` part (its data as a data: URL, or its https URL); a PDF
+    as a `file` part, which takes it only as data (workers refuse a PDF by URL before)."""
+    if file.media_type != "application/pdf":
+        return ChatCompletionContentPartImageParam(type="image_url",
+                                                   image_url={"url": file.data_url()})
+    if file.data is None:
+        raise ModelError("OpenAI's chat completions take a PDF only as data, not by URL")
+    return File(type="file", file={"filename": file.filename or "document.pdf",
+                                   "file_data": file.data_url()})
 
 
 def _assistant(message: PromptMessage) -> ChatCompletionAssistantMessageParam:

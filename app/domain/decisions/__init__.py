@@ -5,6 +5,8 @@ errors.py) what it refuses. No I/O and no clock: ids and times arrive on the com
 """
 
 from app.domain.decisions.errors import (
+    MessageIdTaken,
+    NotLatestAnswer,
     NotWaiting,
     PartlyAnswered,
     SessionExists,
@@ -16,7 +18,9 @@ from app.domain.decisions.errors import (
     UnknownMessage,
     UnknownTurn,
 )
+from app.domain.decisions.naming import NameSession, name_session, wants_a_name
 from app.domain.decisions.posting import PostMessage, post_message
+from app.domain.decisions.regenerating import Regenerate, regenerate
 from app.domain.decisions.sessions import (
     ChangeSettings,
     DeleteSession,
@@ -66,11 +70,15 @@ __all__ = [
     "FinishTurn",
     "ForkSession",
     "GiveUpTurn",
+    "MessageIdTaken",
+    "NameSession",
+    "NotLatestAnswer",
     "NotWaiting",
     "PartlyAnswered",
     "PostMessage",
     "RecordStep",
     "RecordSummary",
+    "Regenerate",
     "SessionExists",
     "SessionGone",
     "SessionNotFound",
@@ -92,10 +100,13 @@ __all__ = [
     "finish_turn",
     "fork_session",
     "give_up_turn",
+    "name_session",
     "post_message",
     "record_step",
     "record_summary",
+    "regenerate",
     "start_tool_calls",
     "start_turn",
     "switch_robot",
+    "wants_a_name",
 ]

@@ -69,3 +69,25 @@ class PartlyAnswered(Exception):
         self.still_waiting = still_waiting
         super().__init__(f"turn {turn_id} still waits on tool calls {', '.join(still_waiting)};"
                          " answer every awaited call in one message")
+
+
+class MessageIdTaken(Exception):
+    """A message id posted again with other content, or the id of another kind of message:
+    ids are the client's and name one message each, so this is no retry."""
+
+    def __init__(self, message_id: str) -> None:
+        self.message_id = message_id
+        super().__init__(f"message id {message_id} is taken by another message in this"
+                         " session; give each message its own id (posting the same message"
+                         " again with the same content attaches to its turn)")
+
+
+class NotLatestAnswer(Exception):
+    """A regenerate of an answer that later messages build on."""
+
+    def __init__(self, message_id: str, latest_message_id: str | None) -> None:
+        self.message_id = message_id
+        self.latest_message_id = latest_message_id
+        super().__init__(f"message {message_id} is not this session's latest exchange; only"
+                         " the latest answer can be regenerated: fork the session at"
+                         f" {message_id} (POST /robots/sessions/{{id}}/fork) to answer it again")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from app.domain.decisions.errors import SessionGone, TurnActive, TurnWaiting
+from app.domain.decisions.errors import MessageIdTaken, SessionGone, TurnActive, TurnWaiting
 from app.domain.decisions.turns import cancel_events
 from app.domain.events import (
     MessagePosted,
@@ -29,11 +29,12 @@ class PostMessage(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def post_message(state: SessionState, cmd: PostMessage) -> list[Event]:
-    """The message and its turn; nothing when the message id was posted before (the caller
-    attaches to that post's turn). Raises SessionGone, TurnActive."""
+    """The message and its turn; nothing when the same message was posted before (the
+    caller attaches to that post's turn). Raises SessionGone, MessageIdTaken, TurnActive,
+    TurnWaiting."""
     if state.deleted:
         raise SessionGone(cmd.session_id)
-    if state.turn_for_message(cmd.message_id) is not None:
+    if is_retry(state, cmd.message_id, cmd.parts):
         return []
     active = state.active_turn
     if active is not None and active.status == "waiting" and cmd.multitask == "reject":
@@ -52,3 +53,15 @@ def post_message(state: SessionState, cmd: PostMessage) -> list[Event]:
                                 message_id=cmd.message_id, robot_id=cmd.robot_id,
                                 requested_by=cmd.author_id, multitask=cmd.multitask))
     return events
+
+
+def is_retry(state: SessionState, message_id: str, parts: list[Part]) -> bool:
+    """Whether posting `message_id` with `parts` repeats an earlier post. Raises
+    MessageIdTaken when the id names another message (other content, or not a question)."""
+    posted = state.message(message_id)
+    if posted is None:
+        return False
+    if (posted.role != "user" or posted.parts != parts
+            or state.turn_for_message(message_id) is None):
+        raise MessageIdTaken(message_id)
+    return True

@@ -1,5 +1,6 @@
-// What both clients share: how a message's parts are folded for the tests to compare, and
-// the chat state useChat keeps (its Chat class takes one).
+// What the clients share: how a message's parts are folded for the tests to compare, the
+// chat state useChat keeps (its Chat class takes one), errors in the SDK's words and a
+// transport that records what it sent and parsed.
 
 // A tool part names its tool in its type (`tool-<name>`) unless it is a `dynamic-tool`; JSON has
 // no undefined, so the fields tests compare are always present, null when the SDK left them
@@ -37,3 +38,43 @@ export class MemoryChatState {
   };
   snapshot = (thing) => structuredClone(thing);
 }
+
+// An error in the SDK's own words, with what its error classes add (JSON drops the rest).
+export const describeError = (error) => ({
+  name: error?.name ?? typeof error,
+  message: error?.message ?? String(error),
+  ...(error?.value !== undefined ? { value: error.value } : {}),
+  ...(error?.statusCode !== undefined ? { statusCode: error.statusCode } : {}),
+  ...(error?.responseBody !== undefined ? { responseBody: error.responseBody } : {}),
+  ...(error?.cause !== undefined ? { cause: String(error.cause?.message ?? error.cause) } : {}),
+});
+
+// A DefaultChatTransport (the SDK's own, passed in: `ai` 6 or 7) that records each POST the
+// SDK makes into `requests`: its status, the JSON body sent, the chunk types parsed, the
+// `start` messageId and the finishReason. The SDK gets every response and chunk untouched.
+export const observedTransport = (DefaultChatTransport, requests, options) => {
+  const observingFetch = async (url, init) => {
+    const request = { status: null, body: JSON.parse(init.body), chunkTypes: [],
+                      startMessageId: null, finishReason: null };
+    requests.push(request);
+    const response = await fetch(url, init);
+    request.status = response.status;
+    return response;
+  };
+  class ObservedTransport extends DefaultChatTransport {
+    processResponseStream(stream) {
+      const request = requests.at(-1);
+      return super.processResponseStream(stream).pipeThrough(
+        new TransformStream({
+          transform(chunk, controller) {
+            request.chunkTypes.push(chunk.type);
+            if (chunk.type === 'start') request.startMessageId = chunk.messageId ?? null;
+            if (chunk.type === 'finish') request.finishReason = chunk.finishReason ?? null;
+            controller.enqueue(chunk);
+          },
+        }),
+      );
+    }
+  }
+  return new ObservedTransport({ ...options, fetch: observingFetch });
+};

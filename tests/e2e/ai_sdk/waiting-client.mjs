@@ -36,7 +36,9 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 
-import { MemoryChatState, assembledPart, isToolPart } from './ui-parts.mjs';
+import {
+  MemoryChatState, assembledPart, describeError, isToolPart, observedTransport,
+} from './ui-parts.mjs';
 
 const SETTLE_MS = 300;
 
@@ -75,15 +77,6 @@ const {
 const base = args.base.replace(/\/$/, '');
 const deadline = performance.now() + Number(args['timeout-ms']);
 
-const describe = (error) => ({
-  name: error?.name ?? typeof error,
-  message: error?.message ?? String(error),
-  ...(error?.value !== undefined ? { value: error.value } : {}),
-  ...(error?.statusCode !== undefined ? { statusCode: error.statusCode } : {}),
-  ...(error?.responseBody !== undefined ? { responseBody: error.responseBody } : {}),
-  ...(error?.cause !== undefined ? { cause: String(error.cause?.message ?? error.cause) } : {}),
-});
-
 const result = {
   sdkVersion: createRequire(import.meta.url)(`${sdkPackage}/package.json`).version,
   nodeVersion: process.version,
@@ -97,48 +90,19 @@ const result = {
 
 const assembled = (message) => ({ ...message, parts: message.parts.map(assembledPart) });
 
-// Each POST the SDK makes, with the body it sent; the SDK gets the response untouched.
-const observingFetch = async (url, init) => {
-  const request = { status: null, body: JSON.parse(init.body), chunkTypes: [],
-                    startMessageId: null, finishReason: null };
-  result.requests.push(request);
-  const response = await fetch(url, init);
-  request.status = response.status;
-  return response;
-};
-
-// Records each chunk the SDK parsed into the latest request's entry, passing it on untouched.
-class ObservedTransport extends DefaultChatTransport {
-  processResponseStream(stream) {
-    const request = result.requests.at(-1);
-    return super.processResponseStream(stream).pipeThrough(
-      new TransformStream({
-        transform(chunk, controller) {
-          request.chunkTypes.push(chunk.type);
-          if (chunk.type === 'start') request.startMessageId = chunk.messageId ?? null;
-          if (chunk.type === 'finish') request.finishReason = chunk.finishReason ?? null;
-          controller.enqueue(chunk);
-        },
-      }),
-    );
-  }
-}
-
-
 let finished = 0; // requests the chat has finished with (onFinish, called once per request)
 
 class Chat extends AbstractChat {
   constructor() {
     super({
       id: args.session,
-      transport: new ObservedTransport({
+      transport: observedTransport(DefaultChatTransport, result.requests, {
         api: `${base}/robots/chat/sse`,
         headers: { Authorization: `Bearer ${args.token}` },
         body: { robotId: args.robot },
-        fetch: observingFetch,
       }),
       state: new MemoryChatState(),
-      onError: (error) => result.failures.push(describe(error)),
+      onError: (error) => result.failures.push(describeError(error)),
       onFinish: () => {
         finished += 1;
       },
@@ -198,7 +162,7 @@ try {
   result.answered = posted.parts.map(assembledPart).find(
     (p) => isToolPart(p) && ['approval-responded', 'output-available'].includes(p.state)) ?? null;
 } catch (error) {
-  result.failures.push(describe(error));
+  result.failures.push(describeError(error));
 }
 
 result.status = chat.status;

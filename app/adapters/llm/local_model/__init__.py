@@ -7,7 +7,7 @@ deterministically, and calls a `current_time` tool by itself when asked the time
 
 from app.adapters.llm.local_model.app import LocalModelApp, ReceivedRequest
 from app.adapters.llm.local_model.conversation import Prompt, SeenToolResult
-from app.adapters.llm.local_model.habits import CLOCK_TOOL, quote_result, summary_of
+from app.adapters.llm.local_model.habits import CLOCK_TOOL, quote_result, summary_of, title_of
 from app.adapters.llm.local_model.script import (
     DEFAULT_MODEL,
     DEFAULT_TOKENS,
@@ -35,4 +35,5 @@ __all__ = [
     "quote_result",
     "split_tokens",
     "summary_of",
+    "title_of",
 ]

@@ -13,7 +13,9 @@ from typing import Any
 
 from app.adapters.llm.local_model.conversation import (
     AssistantSaid,
+    FileKind,
     Said,
+    SeenFile,
     ToolAnswered,
     UserSaid,
     prompt_of,
@@ -24,6 +26,7 @@ from app.adapters.llm.local_model.wire import (
     Frame,
     WireRequest,
     arguments_json,
+    decoded_base64,
     encode,
     require_dict,
     require_messages,
@@ -35,6 +38,8 @@ from app.adapters.llm.local_model.wire import (
 
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use",
                 "content_filter": "refusal"}
+_TAKES = {"image": ("image/jpeg", "image/png", "image/gif", "image/webp"),
+          "document": ("application/pdf",)}
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error",
                 403: "permission_error", 404: "not_found_error", 413: "request_too_large",
                 429: "rate_limit_error", 529: "overloaded_error"}
@@ -128,8 +133,31 @@ def said_in(messages: list[dict[str, Any]]) -> list[Said]:
             said += [ToolAnswered(string(b.get("tool_use_id")), text_of(b.get("content")),
                                   b.get("is_error") is True) for b in results]
             if not results or len(results) < len(blocks):
-                said.append(UserSaid(text_of(content)))
+                said.append(UserSaid(text_of(content), tuple(
+                    _file(b) for b in blocks if b.get("type") in ("image", "document"))))
     return said
+
+
+def _file(block: dict[str, Any]) -> SeenFile:
+    """An image or document block: its source base64 data of a type the API takes, a URL,
+    or (a document) plain text."""
+    kind: FileKind = "image" if block["type"] == "image" else "document"
+    source = block.get("source")
+    if not isinstance(source, dict):
+        raise BadRequest(f"{kind}.source: Field required")
+    if source.get("type") == "url":
+        if not isinstance(source.get("url"), str):
+            raise BadRequest(f"{kind}.source.url: Field required")
+        return SeenFile(kind=kind, url=source["url"])
+    if kind == "document" and source.get("type") == "text":
+        return SeenFile(kind=kind, media_type="text/plain",
+                        size=len(string(source.get("data")).encode()))
+    media_type = string(source.get("media_type"))
+    if source.get("type") != "base64" or media_type not in _TAKES[kind]:
+        raise BadRequest(f"{kind}.source: a base64 source of type {', '.join(_TAKES[kind])}"
+                         f" or a url source is expected")
+    return SeenFile(kind=kind, media_type=media_type,
+                    size=len(decoded_base64(source.get("data"), f"{kind}.source.data")))
 
 
 _Block = tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]

@@ -3,7 +3,11 @@
 Routes: `POST /v1/chat/completions` (OpenAI), `POST /v1/messages` (Anthropic) and
 `GET /v1/models` (Anthropic's shape when the request carries `anthropic-version`, else
 OpenAI's); the `/v1` may be missing or doubled, so either base URL works for either SDK.
-Recent requests are recorded in `requests`, so tests can count retries.
+Recent requests are recorded in `requests`, so tests can count retries. Requests that ask to
+name a conversation (`Prompt.asks_for_name`: the service's own side call beside a session's
+first turns) are recorded apart, in `naming_requests`, and never take a queued script (those
+answer a conversation's requests, one each, in order): a test that scripts a conversation or
+counts its requests sees the same whether sessions get named or not.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ class LocalModelApp:
         self.models = models or [DEFAULT_MODEL, *PRESETS]
         # The latest requests only, so a long benchmark run does not grow without bound.
         self.requests: deque[ReceivedRequest] = deque(maxlen=keep_requests)
+        self.naming_requests: deque[ReceivedRequest] = deque(maxlen=keep_requests)
         self.request_count = 0
         self._in_flight: set[asyncio.Event] = set()
         self._closing = False
@@ -102,26 +107,38 @@ class LocalModelApp:
             body = msgspec.json.decode(raw) if raw else None
         except msgspec.DecodeError:
             body = raw.decode("utf-8", "replace")
-        self.requests.append(ReceivedRequest(method, path, headers, body))
-        self.request_count += 1
+        received = ReceivedRequest(method, path, headers, body)
         if method == "POST" and path == "/v1/chat/completions":
-            await self._complete(OPENAI, body, receive, send)
+            await self._complete(OPENAI, received, receive, send)
         elif method == "POST" and path == "/v1/messages":
-            await self._complete(ANTHROPIC, body, receive, send)
+            await self._complete(ANTHROPIC, received, receive, send)
         else:
+            self._record(received)
             wire = ANTHROPIC if "anthropic-version" in headers else OPENAI
             if method == "GET" and path == "/v1/models":
                 await _json(send, 200, wire.models(self.models))
             else:
                 await _json(send, 404, wire.error(404, f"no route for {method} {path}"))
 
-    async def _complete(self, wire: Wire, body: object, receive: Receive, send: Send) -> None:
+    def _record(self, received: ReceivedRequest, *, naming: bool = False) -> None:
+        if naming:
+            self.naming_requests.append(received)
+            return
+        self.requests.append(received)
+        self.request_count += 1
+
+    async def _complete(self, wire: Wire, received: ReceivedRequest, receive: Receive,
+                        send: Send) -> None:
         try:
-            request = wire.parse(body)
+            request = wire.parse(received.body)
         except BadRequest as exc:
+            self._record(received)
             await _json(send, 400, wire.error(400, str(exc)))
             return
-        script, limited = self.book.take(request.model)
+        naming = request.prompt.asks_for_name
+        self._record(received, naming=naming)
+        script, limited = ((self.book.standing(request.model), False) if naming
+                           else self.book.take(request.model))
         gone = asyncio.Event()
         if self._closing:
             gone.set()

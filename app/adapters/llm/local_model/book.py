@@ -72,5 +72,10 @@ class ScriptBook:
                 del self._model_queues[model]
         return script, False
 
+    def standing(self, model: str) -> Script:
+        """The script for a request that takes no queued one (a naming request: see app.py):
+        the one set for the model name, its preset, or the default; no 429s counted."""
+        return self._standing(model)
+
     def _standing(self, model: str) -> Script:
         return self.by_model.get(model) or preset_for_model(model) or self.default

@@ -14,6 +14,7 @@ from typing import Any
 from app.adapters.llm.local_model.conversation import (
     AssistantSaid,
     Said,
+    SeenFile,
     ToolAnswered,
     UserSaid,
     prompt_of,
@@ -24,6 +25,7 @@ from app.adapters.llm.local_model.wire import (
     Frame,
     WireRequest,
     encode,
+    file_at,
     require_dict,
     require_max_tokens,
     require_messages,
@@ -115,12 +117,29 @@ def said_in(messages: list[dict[str, Any]]) -> list[Said]:
     for message in messages:
         role, content = message.get("role"), message.get("content")
         if role == "user":
-            said.append(UserSaid(text_of(content)))
+            said.append(UserSaid(text_of(content), _files(content)))
         elif role == "assistant":
             said.append(AssistantSaid(text_of(content), _calls(message.get("tool_calls"))))
         elif role == "tool":
             said.append(ToolAnswered(string(message.get("tool_call_id")), text_of(content)))
     return said
+
+
+def _files(content: object) -> tuple[SeenFile, ...]:
+    """The images (`image_url` parts) and files (`file` parts, their `file_data` a data:
+    URL) of a user message's content."""
+    parts = [p for p in content if isinstance(p, dict)] if isinstance(content, list) else []
+    seen = []
+    for part in parts:
+        if part.get("type") == "image_url":
+            image = part.get("image_url")
+            seen.append(file_at("image", image.get("url") if isinstance(image, dict) else None,
+                                "image_url.url"))
+        elif part.get("type") == "file":
+            file = part.get("file")
+            data = file.get("file_data") if isinstance(file, dict) else None
+            seen.append(file_at("document", data, "file.file_data"))
+    return tuple(seen)
 
 
 def _tool_name(tool: dict[str, Any]) -> object:

@@ -21,7 +21,8 @@ class LocalModelServer:
             client = AsyncOpenAI(base_url=server.openai_base_url, api_key="x")
             server.enqueue(Script(rate_limit=1, text="Hi"))  # first 429, then "Hi"
 
-    `port=0` picks a free port. `requests` records every request received.
+    `port=0` picks a free port. `requests` records every request received but those that
+    ask to name a conversation: `naming_requests()` has them (see app.py).
     """
 
     def __init__(self, default: Script | None = None, *, host: str = "127.0.0.1",
@@ -60,9 +61,14 @@ class LocalModelServer:
         return self.app.in_flight
 
     def completions(self) -> list[ReceivedRequest]:
-        """The completion requests (OpenAI or Anthropic) received, oldest first."""
+        """The completion requests (OpenAI or Anthropic) received, oldest first (naming
+        requests apart: `naming_requests`)."""
         paths = ("/v1/chat/completions", "/v1/messages")
         return [r for r in self.app.requests if r.path in paths]
+
+    def naming_requests(self) -> list[ReceivedRequest]:
+        """The requests that asked to name a conversation, oldest first."""
+        return list(self.app.naming_requests)
 
     def set_default(self, script: Script) -> None:
         """Answer every request that has no queued or per-model script with `script`."""
@@ -86,6 +92,7 @@ class LocalModelServer:
         """Forget scripts, counters and recorded requests."""
         self.app.book.reset()
         self.app.requests.clear()
+        self.app.naming_requests.clear()
         self.app.request_count = 0
 
     async def start(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -9,7 +11,7 @@ from typing import Any, Protocol
 import msgspec
 from msgspec import Struct
 
-from app.adapters.llm.local_model.conversation import Prompt
+from app.adapters.llm.local_model.conversation import FileKind, Prompt, SeenFile
 from app.adapters.llm.local_model.plan import Plan
 
 
@@ -55,6 +57,31 @@ def text_of(content: object) -> str:
         texts = [p.get("text") for p in content if isinstance(p, dict)]
         return "\n".join(t for t in texts if isinstance(t, str))
     return ""
+
+
+def decoded_base64(data: object, field: str) -> bytes:
+    """A file's base64 bytes; a 400 as the real APIs answer one that is not base64."""
+    if not isinstance(data, str):
+        raise BadRequest(f"{field}: base64 data is required")
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest(f"{field}: the data is not valid base64") from None
+
+
+def file_at(kind: FileKind, url: object, field: str) -> SeenFile:
+    """A file sent as a URL (OpenAI's dialect): a base64 `data:` URL, or an http(s) one."""
+    if not isinstance(url, str):
+        raise BadRequest(f"{field}: a URL is required")
+    if url.startswith("data:"):
+        head, comma, payload = url.partition(",")
+        if not comma or not head.endswith(";base64"):
+            raise BadRequest(f"{field}: a data URL must be base64 (data:<type>;base64,...)")
+        return SeenFile(kind=kind, media_type=head[5:].split(";")[0],
+                        size=len(decoded_base64(payload, field)))
+    if url.startswith(("https://", "http://")):
+        return SeenFile(kind=kind, url=url)
+    raise BadRequest(f"{field}: a data: or http(s): URL is expected")
 
 
 def require_dict(body: object) -> dict[str, Any]:
