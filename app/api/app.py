@@ -9,7 +9,6 @@ from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
@@ -19,6 +18,7 @@ from app.api.auth import PUBLIC_PATHS, TokenAuthentication
 from app.api.chat import ChatController
 from app.api.cors import cors_config
 from app.api.deps import dependencies
+from app.api.docs import OfflineSwaggerUI
 from app.api.files import FilesController
 from app.api.health import health, ready
 from app.api.mcp_servers import McpServersController
@@ -86,7 +86,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             version="0.1.0",
             description="Event-sourced LLM robots: Storyden's robots API with Julep's"
             " session options.",
-            render_plugins=[ScalarRenderPlugin()],
+            render_plugins=[OfflineSwaggerUI()],  # served from here: no CDN (app/api/docs.py)
             use_handler_docstrings=True,  # a handler's docstring is its operation's description
             path="/schema",
             components=Components(security_schemes={
