@@ -1,7 +1,8 @@
 """Find PostgreSQL and Redis for the tests, or start embedded ones.
 
-Order: TEST_DATABASE_URL / TEST_REDIS_URL if set; else the standard local ports; else the
-embedded servers (set ROBOTS_TEST_EMBEDDED=1 to force them).
+Order: TEST_DATABASE_URL / TEST_REDIS_URL if set; else the standard local ports (or
+ROBOTS_TEST_LOCAL_POSTGRES / ROBOTS_TEST_LOCAL_REDIS); else the embedded servers (set
+ROBOTS_TEST_EMBEDDED=1 to force them).
 """
 
 from __future__ import annotations
@@ -12,14 +13,18 @@ import tempfile
 import uuid
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 
 from app.cli.embedded import EmbeddedPostgres, EmbeddedRedis, postgres_answers
 
-LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
-LOCAL_REDIS = "redis://127.0.0.1:6379/0"
+# Where a run looks for a developer's servers. The test of the embedded path
+# (tests/e2e/test_embedded_path.py) points these at closed ports: a machine without them.
+LOCAL_POSTGRES = os.environ.get("ROBOTS_TEST_LOCAL_POSTGRES",
+                                "postgresql://postgres@127.0.0.1:5432/postgres")
+LOCAL_REDIS = os.environ.get("ROBOTS_TEST_LOCAL_REDIS", "redis://127.0.0.1:6379/0")
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -54,7 +59,8 @@ class FoundServices:
     def _redis(self, force_embedded: bool) -> str:
         if url := os.environ.get("TEST_REDIS_URL"):
             return url
-        if not force_embedded and _reachable("127.0.0.1", 6379):
+        local = urlsplit(LOCAL_REDIS)
+        if not force_embedded and _reachable(local.hostname or "127.0.0.1", local.port or 6379):
             return LOCAL_REDIS
         server = EmbeddedRedis(self._tmp / "redis")
         self._stoppers.append(server)

@@ -95,4 +95,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             security=[{"bearer": []}],
         ),
         debug=False,
+        # The process sets up its logging once (app/adapters/logs.py); Litestar's default
+        # would replace the root logger's handler and format with its own.
+        logging_config=None,
     )

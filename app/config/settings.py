@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 
@@ -39,6 +40,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # How long an API request waits for projections to catch up with its own write.
     read_your_writes_timeout_s: float = 5.0
     log_level: str = "INFO"
+    # "text": lines for people; "json": one JSON object per line (time, level, logger,
+    # message, exception) for a log pipeline in production. Every process uses the same.
+    log_format: Literal["text", "json"] = "text"
     # The model robots without one use, as provider/model. None: Anthropic if its key is set,
     # else OpenAI if its key is set, else the offline local model.
     default_model: str | None = None
@@ -152,6 +156,7 @@ _ENV: dict[str, str] = {
     "projection_poll_s": "PROJECTION_POLL_S",
     "read_your_writes_timeout_s": "READ_YOUR_WRITES_TIMEOUT_S",
     "log_level": "LOG_LEVEL",
+    "log_format": "LOG_FORMAT",
     "default_model": "DEFAULT_MODEL",
     "openai_compatible": "OPENAI_COMPATIBLE_ENDPOINTS",
     "anthropic_api_key": "ANTHROPIC_API_KEY",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from enum import StrEnum
 
@@ -41,3 +42,17 @@ def permissions_for(roles: tuple[Role, ...]) -> frozenset[Permission]:
     for role in roles:
         granted |= ROLE_PERMISSIONS[role]
     return granted
+
+
+HANDLE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,29}$"
+_HANDLE = re.compile(HANDLE_PATTERN)
+
+
+def handle_problem(handle: str) -> str | None:
+    """Why `handle` cannot be an account's handle, or None if it can. A handle is written
+    after an @ and in URLs: 1 to 30 lowercase letters, digits, `-` and `_`, starting with a
+    letter or digit."""
+    if _HANDLE.fullmatch(handle):
+        return None
+    return (f"{handle!r} is not a handle: use 1 to 30 lowercase letters, digits, '-' and '_',"
+            " starting with a letter or digit")

@@ -91,6 +91,19 @@ class ProviderService:
                                          self.settings)
         return self._status(spec, stored, cache)
 
+    async def list_missing_models(self) -> list[str]:
+        """Refresh the local provider's model list if it was never listed: it needs no key
+        and no network, so a first start lists its models with no refresh asked. Others
+        wait for an administrator (a key to set, a paid or unreachable endpoint). The
+        names of the providers refreshed."""
+        stored, caches = await self.store.all(), await self.store.caches()
+        missing = [name for name, spec in provider_specs(self.settings).items()
+                   if spec.kind == "local" and effective(spec, stored.get(name)).enabled
+                   and (name not in caches or caches[name].last_refreshed_at is None)]
+        for name in missing:
+            await self.refresh(name)
+        return missing
+
     async def usable_models(self) -> list[tuple[str, CachedModel]]:
         """(provider, model) of every enabled provider that has the key it needs."""
         stored, caches = await self.store.all(), await self.store.caches()

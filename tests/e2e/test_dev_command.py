@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from app.adapters.llm.local_model import default_reply
+from app.adapters.logs import EMBEDDED_LOG
 from app.cli.embedded import free_port
 from app.config.settings import environment_variables
 from tests.chat.sse import chat_body, read_all, text_of
@@ -21,7 +22,9 @@ async def test_dev_starts_on_embedded_servers_chats_offline_and_stops_cleanly(
     tmp_path: Path,
 ) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in environment_variables().values()}
+    # No XDG_RUNTIME_DIR, as in a container or CI: the embedded PostgreSQL starts quietly.
+    env = {k: v for k, v in os.environ.items()
+           if k not in environment_variables().values() and k != "XDG_RUNTIME_DIR"}
     env.update({"ROBOTS_DATA_DIR": str(tmp_path / "data"), "PORT": str(port),
                 "PYTHONUNBUFFERED": "1"})
     process = await asyncio.create_subprocess_exec(
@@ -40,6 +43,8 @@ async def test_dev_starts_on_embedded_servers_chats_offline_and_stops_cleanly(
             async with client.stream("POST", "/robots/chat/sse",
                                      json=chat_body("dev-session", "m1", "ping")) as response:
                 frames = await read_all(response)
+            # The chat started the local model server in this process: the API still logs.
+            assert (await client.get("/robots/sessions")).status_code == 200
         assert frames[-1].data == "[DONE]"
         assert text_of(frames) == default_reply("ping")
         assert (tmp_path / "data" / "postgres").is_dir()
@@ -57,6 +62,18 @@ async def test_dev_starts_on_embedded_servers_chats_offline_and_stops_cleanly(
     assert process.returncode == 0, "".join(output)[-3000:]
     # Ctrl-C is the normal way out: it must not look like a crash.
     assert "Traceback" not in "".join(output), "".join(output)[-3000:]
+    assert '"GET /robots/sessions HTTP/1.1" 200' in "".join(output), "".join(output)[-3000:]
+    _assert_quiet_start(output, tmp_path / "data")
+
+
+def _assert_quiet_start(output: list[str], data: Path) -> None:
+    """A short banner: the embedded servers' setup (initdb, pg_ctl) is in their log file."""
+    start = "".join(output).split("dev admin token:")[0]
+    assert len(start.splitlines()) < 20, start
+    # "Shutting down": the local model server that lists its models at start, stopping.
+    for chatter in ("initdb", "pg_ctl", "pgserver", "Warning", "Shutting down"):
+        assert chatter not in start, start
+    assert "initdb" in (data / EMBEDDED_LOG).read_text()
 
 
 async def _token_from_banner(process: asyncio.subprocess.Process, output: list[str]) -> str:

@@ -8,7 +8,7 @@ from types import TracebackType
 
 import uvicorn
 
-from app.adapters.http_server import InProcessServer
+from app.adapters.http_server import UnannouncedServer, UnloggedHttpProtocol
 from app.adapters.llm.local_model.app import LocalModelApp, ReceivedRequest
 from app.adapters.llm.local_model.book import ScriptBook
 from app.adapters.llm.local_model.script import Script
@@ -30,7 +30,7 @@ class LocalModelServer:
         self.app = LocalModelApp(ScriptBook(default), models)
         self._host = host
         self._port = port
-        self._server: InProcessServer | None = None
+        self._server: UnannouncedServer | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -102,10 +102,10 @@ class LocalModelServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self._host, self._port))
         config = uvicorn.Config(
-            self.app, lifespan="off", ws="none", log_config=None, access_log=False,
+            self.app, lifespan="off", ws="none", log_config=None, http=UnloggedHttpProtocol,
             timeout_graceful_shutdown=1, timeout_keep_alive=30,
         )
-        self._server = InProcessServer(config)
+        self._server = UnannouncedServer(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
         while not self._server.started:
             if self._task.done():
