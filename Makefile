@@ -9,7 +9,7 @@ $(BIN)/robots: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	touch $(BIN)/robots
 
-.PHONY: install run test lint bench fuzz
+.PHONY: install run test lint bench fuzz web
 install: $(BIN)/robots
 
 run: install
@@ -19,6 +19,11 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The playground's AI SDK bundle (app/web/static/vendor/ai-chat.js) from its source in
+# app/web/build (npm and esbuild); tests/web/test_bundle.py fails while it is stale.
+web:
+	cd app/web/build && npm ci --no-audit --no-fund --ignore-scripts && node build.mjs
 
 # The API fuzzed against its own OpenAPI document (schemathesis, tests/api/test_openapi_fuzz.py)
 # with a few examples per operation: CI's bounded run. `FUZZ_EXAMPLES=50` for a longer one.

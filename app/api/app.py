@@ -24,6 +24,7 @@ from app.api.health import health, ready
 from app.api.mcp_servers import McpServersController
 from app.api.nul_text import refuse_nul_text
 from app.api.openapi import ClosedStructs
+from app.api.playground import playground_files, playground_page
 from app.api.problems import exception_handlers
 from app.api.providers import ProvidersController
 from app.api.robots import RobotsController
@@ -66,6 +67,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Litestar
             SessionDetailController, JulepSessionsController, FilesController,
             MetricsController,
             ProvidersController, McpServersController, TurnsController,
+            playground_page, playground_files(),  # the web playground at /
         ],
         # Controllers ask for `services`, `robots`, `pool`, ... by name (app/api/deps.py).
         dependencies=dependencies(),

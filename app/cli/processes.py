@@ -196,7 +196,8 @@ def _published(settings: Settings) -> DevServers:
 
 def _print_banner(settings: Settings, token: str) -> None:
     url = f"http://{settings.host}:{settings.port}"
-    print(f"\nrobots dev is running at {url}  (API docs: {url}/schema)", flush=True)
+    print(f"\nrobots dev is running at {url}  (playground: {url}/, API docs: {url}/schema)",
+          flush=True)
     print(f"PostgreSQL: {settings.database_url}", flush=True)
     print(f"Redis: {settings.redis_url}  (key prefix {settings.redis_prefix})", flush=True)
     print(f"robots worker / serve / project started with ROBOTS_DATA_DIR={settings.data_dir}"

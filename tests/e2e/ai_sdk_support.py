@@ -27,10 +27,7 @@ import contextlib
 import functools
 import hashlib
 import json
-import os
 import shutil
-import subprocess
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +36,7 @@ from typing import Any
 import pytest
 
 from tests.chat.stack import Stack
+from tests.npm_projects import cache_root, install
 from tests.services import cannot_check
 
 AI_SDK_MAJORS = ("6", "7")
@@ -49,7 +47,6 @@ SCRIPT = PROJECT / "chat-client.mjs"
 WAITING_SCRIPT = PROJECT / "waiting-client.mjs"
 CONVERSATION_SCRIPT = PROJECT / "conversation-client.mjs"
 MANIFESTS = ("package.json", "package-lock.json")
-INSTALL_TIMEOUT_S = 300
 CLIENT_TIMEOUT_S = 30
 
 
@@ -191,49 +188,9 @@ def comparable(part: dict[str, Any]) -> dict[str, Any]:
     return {"type": kind}
 
 
-def _cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "robots-test-ai-sdk"
-
-
-def _registry_reachable(npm: str) -> bool:
-    try:
-        return subprocess.run([npm, "ping"], capture_output=True, timeout=30).returncode == 0
-    except subprocess.TimeoutExpired:
-        return False
-
-
 def _installed(target: Path) -> bool:
     return all((target / "node_modules" / f"ai{major}" / "package.json").exists()
                for major in AI_SDK_MAJORS)
-
-
-def _install(npm: str, target: Path) -> None:
-    """npm-install the project into `target`, atomically (concurrent runs may race)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f"{target.name}.", dir=target.parent))
-    try:
-        for name in MANIFESTS:
-            if (PROJECT / name).exists():
-                shutil.copyfile(PROJECT / name, staging / name)
-        has_lock = (staging / "package-lock.json").exists()
-        # `ai` 7 declares node >= 22; it runs on the node 20 these machines have.
-        command = [npm, "ci" if has_lock else "install", "--no-audit", "--no-fund",
-                   "--engine-strict=false"]
-        try:
-            done = subprocess.run(command, cwd=staging, capture_output=True, text=True,
-                                  timeout=INSTALL_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            done = None
-        if done is None or done.returncode != 0:
-            if not _registry_reachable(npm):
-                cannot_check("the npm registry is unreachable: cannot install the AI SDK client")
-            output = "timed out" if done is None else (done.stdout + done.stderr)[-4000:]
-            pytest.fail(f"`{' '.join(command)}` failed in {staging}:\n{output}")
-        with contextlib.suppress(OSError):  # another run finished first: keep theirs
-            staging.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 @functools.cache
@@ -247,9 +204,11 @@ def install_ai_sdk_project() -> AiSdkProject:
     for name in MANIFESTS:
         if (PROJECT / name).exists():
             digest.update(name.encode() + b"\0" + (PROJECT / name).read_bytes() + b"\0")
-    target = _cache_root() / digest.hexdigest()[:16]
+    target = cache_root("robots-test-ai-sdk") / digest.hexdigest()[:16]
     if not _installed(target):
-        _install(npm, target)
+        # `ai` 7 declares node >= 22; it runs on the node 20 these machines have.
+        install(npm, PROJECT, MANIFESTS, target, flags=["--engine-strict=false"],
+                what="the AI SDK client")
     scripts = _copied_scripts(target)
     return AiSdkProject(node, scripts / SCRIPT.name, scripts / WAITING_SCRIPT.name,
                         scripts / CONVERSATION_SCRIPT.name)
