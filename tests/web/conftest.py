@@ -19,8 +19,10 @@ from tests.web.browser import launched_chromium
 
 
 @pytest.fixture(scope="module")
-async def stack(services: FoundServices, database: str) -> AsyncIterator[Stack]:
-    base = Settings(database_url=database, redis_url=services.redis_url,
+async def stack(services: FoundServices, module_database: str) -> AsyncIterator[Stack]:
+    # Its own database: the run's shared one may hold raw test events by then, which its
+    # projector, starting from zero, could not project.
+    base = Settings(database_url=module_database, redis_url=services.redis_url,
                     redis_prefix=f"{services.redis_prefix}-{uuid.uuid4().hex[:6]}",
                     db_pool_min=1, db_pool_max=8)
     async with running_stack(base) as running:
