@@ -22,7 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 
 import {
-  MemoryChatState, assembledPart, describeError, observedTransport,
+  assembledPart, chatOptions, describeError,
 } from './ui-parts.mjs';
 
 const { values: args } = parseArgs({
@@ -46,7 +46,6 @@ if (!sdkPackage || !args.base || !args.token || !args.session || !args.robot ||
   process.exit(2);
 }
 const { AbstractChat, DefaultChatTransport } = await import(sdkPackage);
-const base = args.base.replace(/\/$/, '');
 
 const result = {
   sdkVersion: createRequire(import.meta.url)(`${sdkPackage}/package.json`).version,
@@ -62,15 +61,8 @@ const result = {
 class Chat extends AbstractChat {
   constructor() {
     super({
-      id: args.session,
-      transport: observedTransport(DefaultChatTransport, result.requests, {
-        api: `${base}/robots/chat/sse`,
-        headers: { Authorization: `Bearer ${args.token}` },
-        body: { robotId: args.robot },
-      }),
-      state: new MemoryChatState(),
+      ...chatOptions(DefaultChatTransport, args, result),
       onData: (part) => result.data.push(part),
-      onError: (error) => result.failures.push(describeError(error)),
     });
   }
 }

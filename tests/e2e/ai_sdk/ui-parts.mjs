@@ -78,3 +78,17 @@ export const observedTransport = (DefaultChatTransport, requests, options) => {
   }
   return new ObservedTransport({ ...options, fetch: observingFetch });
 };
+
+// What every test client's Chat is made with: the session as its id, the observed transport
+// to our chat route with the robot in the body, useChat's in-memory state, and failures
+// recorded in the SDK's words.
+export const chatOptions = (DefaultChatTransport, args, result) => ({
+  id: args.session,
+  transport: observedTransport(DefaultChatTransport, result.requests, {
+    api: `${args.base.replace(/\/$/, '')}/robots/chat/sse`,
+    headers: { Authorization: `Bearer ${args.token}` },
+    body: { robotId: args.robot },
+  }),
+  state: new MemoryChatState(),
+  onError: (error) => result.failures.push(describeError(error)),
+});

@@ -37,7 +37,7 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 
 import {
-  MemoryChatState, assembledPart, describeError, isToolPart, observedTransport,
+  assembledPart, chatOptions, describeError, isToolPart,
 } from './ui-parts.mjs';
 
 const SETTLE_MS = 300;
@@ -74,7 +74,6 @@ const {
   lastAssistantMessageIsCompleteWithApprovalResponses,
   lastAssistantMessageIsCompleteWithToolCalls,
 } = await import(sdkPackage);
-const base = args.base.replace(/\/$/, '');
 const deadline = performance.now() + Number(args['timeout-ms']);
 
 const result = {
@@ -95,14 +94,7 @@ let finished = 0; // requests the chat has finished with (onFinish, called once 
 class Chat extends AbstractChat {
   constructor() {
     super({
-      id: args.session,
-      transport: observedTransport(DefaultChatTransport, result.requests, {
-        api: `${base}/robots/chat/sse`,
-        headers: { Authorization: `Bearer ${args.token}` },
-        body: { robotId: args.robot },
-      }),
-      state: new MemoryChatState(),
-      onError: (error) => result.failures.push(describeError(error)),
+      ...chatOptions(DefaultChatTransport, args, result),
       onFinish: () => {
         finished += 1;
       },
