@@ -85,6 +85,7 @@ class TurnRun:
         # prompt, the input check, idempotency and the runner all read this one.
         self.catalog: ToolCatalog = NO_TOOLS
         self._catalog_of: str | None = None  # the robot id `catalog` belongs to
+        self.naming = SessionNaming(deps, session_id, turn_id)  # none until an attempt plans one
 
     def send(self, *parts: dict[str, Any]) -> None:
         self.writer.send(self.publisher, *parts)
@@ -172,7 +173,8 @@ class TurnRun:
     async def _run_attempt(self, state: SessionState, started: TurnStarted, robot: Robot,
                            early: ModelStream | None) -> str:
         attempt = started.attempt
-        naming = SessionNaming.start(self.deps, self.session_id, state, self.turn_id, robot)
+        naming = self.naming = SessionNaming.plan(self.deps, self.session_id, state,
+                                                  self.turn_id, robot)
         cancel = self.deps.cancels.watch(self.turn_id)
         self.deps.leases.hold(self.turn_id, attempt)
         # Timed from the model call when it began before the claim, as the TTFT is.
@@ -326,9 +328,13 @@ class TurnRun:
             async for batch in call.batches():
                 parts = [part for event in batch for part in encoder.on_event(event)]
                 if parts:
-                    if first and "ttft" not in self.timing and encoder.saw_output:
+                    first_output = (first and "ttft" not in self.timing
+                                    and encoder.saw_output)
+                    if first_output:
                         self.timing["ttft"] = (time.perf_counter() - call.started) * 1000
                     self.send(*parts)
+                    if first_output:  # once the first token is on its way
+                        self.naming.begin()
 
         task = asyncio.create_task(consume())
         stop = asyncio.create_task(cancel.wait())
