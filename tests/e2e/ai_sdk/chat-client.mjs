@@ -49,26 +49,21 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 
-import { MemoryChatState, assembledPart } from './ui-parts.mjs';
+import {
+  CLIENT_OPTIONS, MemoryChatState, assembledPart, sdkPackageOf,
+} from './ui-parts.mjs';
 
 const { values: args } = parseArgs({
   options: {
-    ai: { type: 'string' },
-    base: { type: 'string' },
-    token: { type: 'string' },
-    session: { type: 'string' },
-    send: { type: 'string' },
+    ...CLIENT_OPTIONS,
     background: { type: 'string' },
-    robot: { type: 'string' },
     'message-id': { type: 'string' },
     header: { type: 'string', multiple: true, default: [] },
     resume: { type: 'boolean', default: false },
     chat: { type: 'boolean', default: false },
-    'timeout-ms': { type: 'string', default: '30000' },
   },
 });
-const SDK_PACKAGES = { 6: 'ai6', 7: 'ai7' }; // npm aliases of `ai`, see package.json
-const sdkPackage = Object.hasOwn(SDK_PACKAGES, args.ai) ? SDK_PACKAGES[args.ai] : undefined;
+const sdkPackage = sdkPackageOf(args.ai);
 if (
   !sdkPackage ||
   !args.base ||

@@ -22,23 +22,16 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 
 import {
-  assembledPart, chatOptions, describeError,
+  CLIENT_OPTIONS, assembledPart, chatOptions, describeError, sdkPackageOf,
 } from './ui-parts.mjs';
 
 const { values: args } = parseArgs({
   options: {
-    ai: { type: 'string' },
-    base: { type: 'string' },
-    token: { type: 'string' },
-    session: { type: 'string' },
-    robot: { type: 'string' },
-    send: { type: 'string' },
+    ...CLIENT_OPTIONS,
     'regenerate-id': { type: 'boolean', default: false },
-    'timeout-ms': { type: 'string', default: '30000' },
   },
 });
-const SDK_PACKAGES = { 6: 'ai6', 7: 'ai7' }; // npm aliases of `ai`, see package.json
-const sdkPackage = Object.hasOwn(SDK_PACKAGES, args.ai) ? SDK_PACKAGES[args.ai] : undefined;
+const sdkPackage = sdkPackageOf(args.ai);
 if (!sdkPackage || !args.base || !args.token || !args.session || !args.robot ||
     args.send === undefined) {
   process.stderr.write('usage: --ai 6|7 --base URL --token T --session S --robot R' +

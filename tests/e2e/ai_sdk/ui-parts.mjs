@@ -92,3 +92,19 @@ export const chatOptions = (DefaultChatTransport, args, result) => ({
   state: new MemoryChatState(),
   onError: (error) => result.failures.push(describeError(error)),
 });
+
+// The command-line options every test client takes (parseArgs); each adds its own.
+export const CLIENT_OPTIONS = {
+  ai: { type: 'string' },
+  base: { type: 'string' },
+  token: { type: 'string' },
+  session: { type: 'string' },
+  robot: { type: 'string' },
+  send: { type: 'string' },
+  'timeout-ms': { type: 'string', default: '30000' },
+};
+
+// The npm alias of `ai` major 6 or 7 (package.json installs both); undefined for another.
+const SDK_PACKAGES = { 6: 'ai6', 7: 'ai7' };
+export const sdkPackageOf = (major) =>
+  (Object.hasOwn(SDK_PACKAGES, major) ? SDK_PACKAGES[major] : undefined);

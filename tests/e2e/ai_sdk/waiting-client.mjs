@@ -37,28 +37,21 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 
 import {
-  assembledPart, chatOptions, describeError, isToolPart,
+  CLIENT_OPTIONS, assembledPart, chatOptions, describeError, isToolPart, sdkPackageOf,
 } from './ui-parts.mjs';
 
 const SETTLE_MS = 300;
 
 const { values: args } = parseArgs({
   options: {
-    ai: { type: 'string' },
-    base: { type: 'string' },
-    token: { type: 'string' },
-    session: { type: 'string' },
-    robot: { type: 'string' },
-    send: { type: 'string' },
+    ...CLIENT_OPTIONS,
     approve: { type: 'boolean', default: false },
     deny: { type: 'boolean', default: false },
     reason: { type: 'string' },
     output: { type: 'string' },
-    'timeout-ms': { type: 'string', default: '30000' },
   },
 });
-const SDK_PACKAGES = { 6: 'ai6', 7: 'ai7' }; // npm aliases of `ai`, see package.json
-const sdkPackage = Object.hasOwn(SDK_PACKAGES, args.ai) ? SDK_PACKAGES[args.ai] : undefined;
+const sdkPackage = sdkPackageOf(args.ai);
 const answers = [args.approve, args.deny, args.output !== undefined].filter(Boolean).length;
 if (!sdkPackage || !args.base || !args.token || !args.session || !args.robot ||
     args.send === undefined || answers !== 1 || (args.reason !== undefined && !args.deny)) {
