@@ -99,6 +99,14 @@ def test_a_system_template_that_shows_the_summary_places_it_itself() -> None:
     assert prompt_for(state, "t5").request.system == "Be fair. Notes: S1"
 
 
+def test_a_system_template_that_only_mentions_a_summary_still_gets_it() -> None:
+    template = SessionSettingsChanged(
+        session_id="s", system_template="{{ robot.playbook }} Give a short summary at the end.")
+    state = given(adaptive(200), template, *exchanges(5), summarised("r3", 8, "S1"),
+                  *question(5))
+    assert prompt_for(state, "t5").request.system.endswith(f"{SUMMARY_HEADING}\nS1")
+
+
 def test_a_tool_call_and_its_result_are_summarised_together_or_kept_together() -> None:
     events = [adaptive(300), *exchanges(5, tools=30)]
     plan = plan_summary(given(*events), SYSTEM)

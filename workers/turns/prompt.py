@@ -6,6 +6,7 @@ summary stands in for the messages it covers (workers/turns/summary_plan.py make
 from __future__ import annotations
 
 import json
+import re
 from itertools import chain
 from operator import itemgetter
 from typing import NamedTuple
@@ -174,11 +175,16 @@ def in_summary(state: SessionState, entries: list[Entry]) -> tuple[str | None, l
     return summary, entries
 
 
+# A template that reads the session's summary (`session.summary`, `session['summary']`).
+_PLACES_SUMMARY = re.compile(r"""session\s*(?:\.\s*summary\b|\[\s*['"]summary['"]\s*\])""")
+
+
 def with_summary(system: str, summary: str | None, settings: SessionSettings) -> str:
     """The system prompt followed by the summary, unless the session's own template places
     `session.summary` itself."""
     template = settings.system_template
-    if summary is None or (template and settings.render_templates and "summary" in template):
+    if summary is None or (template and settings.render_templates
+                           and _PLACES_SUMMARY.search(template)):
         return system
     block = f"{SUMMARY_HEADING}\n{summary}"
     return f"{system}\n\n{block}" if system else block
