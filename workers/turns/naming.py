@@ -94,12 +94,11 @@ class SessionNaming:
         """Before the turn's ending is recorded: a turn that failed or was cancelled drops the
         call (a next turn asks again); otherwise a name ready within ENDING_WAIT_S is recorded
         and sent to the client."""
-        if outcome not in ("failed", "cancelled"):
-            self.begin()  # a turn that streamed no output asks now
-        if self.call is None:
-            return
         if outcome in ("failed", "cancelled"):
             self.drop()
+            return
+        self.begin()  # a turn that streamed no output asks now
+        if self.call is None:
             return
         await asyncio.wait({self.call}, timeout=ENDING_WAIT_S)
         if self.call.done() and (name := await self._record()) is not None:

@@ -52,7 +52,7 @@ from workers.turns.model_stream import ModelStream
 from workers.turns.naming import SessionNaming
 from workers.turns.prompt import PromptError, build
 from workers.turns.tool_calls import ToolStep
-from workers.turns.ui_stream import StepEncoder
+from workers.turns.ui_stream import StepEncoder, approval_requests, denials
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +173,8 @@ class TurnRun:
     async def _run_attempt(self, state: SessionState, started: TurnStarted, robot: Robot,
                            early: ModelStream | None) -> str:
         attempt = started.attempt
-        naming = self.naming = SessionNaming.plan(self.deps, self.session_id, state,
-                                                  self.turn_id, robot)
+        self.naming = SessionNaming.plan(self.deps, self.session_id, state, self.turn_id,
+                                         robot)
         cancel = self.deps.cancels.watch(self.turn_id)
         self.deps.leases.hold(self.turn_id, attempt)
         # Timed from the model call when it began before the claim, as the TTFT is.
@@ -185,23 +185,25 @@ class TurnRun:
                 await self._announce_retry(state, attempt)
             else:
                 self.send({"type": "start", "messageId": reply_id(self.turn_id)},
-                          *_denials(state.turn(self.turn_id)))
+                          *denials(state.turn(self.turn_id)))
             ending = _Ending()
             try:
                 state, robot = await self._steps(state, attempt, robot, early, cancel, ending)
             except (PromptError, ModelError) as exc:
                 ending.outcome, ending.error = "failed", str(exc)
             self.timing["duration"] = (time.perf_counter() - began) * 1000
-            await naming.before_ending(ending.outcome, self.send)
+            await self.naming.before_ending(ending.outcome, self.send)
             await self.writer.flush(self.publisher)
             finished = await self._finish(state, attempt, robot, ending)
-            await naming.after_ending()
         except decisions.StaleAttempt:
+            self.naming.drop()
             log.warning("turn %s attempt %s was superseded; dropping what it had left",
                         self.turn_id, attempt)
             return "stale attempt: another worker took over"
+        except BaseException:
+            self.naming.drop()
+            raise
         finally:
-            naming.drop()
             self.deps.leases.drop(self.turn_id, attempt)
             self.deps.cancels.forget(self.turn_id)
         TURNS_FINISHED.labels(ending.outcome).inc()
@@ -210,6 +212,10 @@ class TurnRun:
             TIME_TO_FIRST_TOKEN.observe(self.timing["ttft"] / 1000)
         if finished:
             await release(self.deps.services.pool, self.turn_id, attempt)
+        try:  # a name still coming is recorded when it comes, the turn's lease let go
+            await self.naming.after_ending()
+        finally:
+            self.naming.drop()
         return ending.outcome
 
     async def _announce_retry(self, state: SessionState, attempt: int) -> None:
@@ -374,21 +380,6 @@ class TurnRun:
         outcome = await self.deps.handler.execute(
             self.session_id, lambda s: decisions.finish_turn(s, command), metadata=self.meta)
         return bool(outcome.events)
-
-
-def approval_requests(awaited: list[AwaitedCall]) -> list[dict[str, Any]]:
-    """What the AI SDK shows as a call waiting on a person's yes or no."""
-    return [{"type": "tool-approval-request", "approvalId": call.approval_id,
-             "toolCallId": call.call_id} for call in awaited if call.kind == "approval"]
-
-
-def _denials(turn: Turn | None) -> list[dict[str, Any]]:
-    """A turn going on after its wait first shows the calls it was denied."""
-    if turn is None or not turn.segment or not turn.steps:
-        return []
-    return [{"type": "tool-output-denied", "toolCallId": call.call_id}
-            for call in turn.steps[-1].tool_calls
-            if (result := turn.result(call.call_id)) is not None and result.outcome == "denied"]
 
 
 async def run_turn(ctx: dict[str, Any], session_id: str, turn_id: str,

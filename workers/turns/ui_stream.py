@@ -1,6 +1,6 @@
 """Turn one model step's events into AI SDK UI message stream parts, and remember what the
-step said (its message parts and tool calls). Pure bookkeeping, no I/O: the turn's run
-publishes what this returns.
+step said (its message parts and tool calls); and the parts of a turn that waits on
+answers. Pure bookkeeping, no I/O: the turn's run publishes what this returns.
 
 Tool chunks carry `dynamic: true`: a client that does not know our tools assembles them as
 `dynamic-tool` parts, the shape the session's stored message has too.
@@ -21,8 +21,9 @@ from app.adapters.llm.events import (
     ToolInputStarted,
     UsageReported,
 )
-from app.domain.events import ToolCall, Usage
+from app.domain.events import AwaitedCall, ToolCall, Usage
 from app.domain.nul import without_nul
+from app.domain.session import Turn
 from app.domain.steps import tool_part
 
 Part = dict[str, Any]
@@ -112,3 +113,19 @@ def tool_output_part(call_id: str, outcome: str, output: dict[str, Any] | None,
                 "dynamic": True}
     return {"type": "tool-output-error", "toolCallId": call_id,
             "errorText": error or "failed", "dynamic": True}
+
+
+# A waiting turn's parts: the calls it waits on, and after the wait the calls denied.
+def approval_requests(awaited: list[AwaitedCall]) -> list[dict[str, Any]]:
+    """What the AI SDK shows as a call waiting on a person's yes or no."""
+    return [{"type": "tool-approval-request", "approvalId": call.approval_id,
+             "toolCallId": call.call_id} for call in awaited if call.kind == "approval"]
+
+
+def denials(turn: Turn | None) -> list[dict[str, Any]]:
+    """A turn going on after its wait first shows the calls it was denied."""
+    if turn is None or not turn.segment or not turn.steps:
+        return []
+    return [{"type": "tool-output-denied", "toolCallId": call.call_id}
+            for call in turn.steps[-1].tool_calls
+            if (result := turn.result(call.call_id)) is not None and result.outcome == "denied"]
