@@ -40,23 +40,14 @@ def check_change(account: Account, state: SessionState, session_id: str,
 
 
 def check_cancel(account: Account, state: SessionState, session_id: str,
-                 turn_id: str) -> None:
-    """Raises NotPermitted unless `account` may cancel the turn (an unknown turn is left
-    for the decider to refuse)."""
+                 turn_id: str, action: str = "cancel") -> None:
+    """Raises NotPermitted unless `account` may cancel the turn, or do to it what else its
+    poster may (`action`: replace its answer); an unknown turn is left for the decider to
+    refuse."""
     turn = state.turn(turn_id)
     if turn is not None and not may_cancel_turn(account, state, turn):
-        raise NotPermitted(session_id, f"cancel turn {turn_id} of",
+        raise NotPermitted(session_id, f"{action} turn {turn_id} of",
                            "the turn's poster, the session's creator or an account with"
-                           " MANAGE_ROBOTS")
-
-
-def check_regenerate(account: Account, state: SessionState, session_id: str) -> None:
-    """Raises NotPermitted unless `account` may replace the latest answer: as for a cancel,
-    its question's poster, the session's creator or a manager."""
-    latest = state.turns[-1] if state.turns else None
-    if latest is not None and not may_cancel_turn(account, state, latest):
-        raise NotPermitted(session_id, f"regenerate the answer of turn {latest.turn_id} in",
-                           "the question's poster, the session's creator or an account with"
                            " MANAGE_ROBOTS")
 
 

@@ -18,7 +18,7 @@ from app.domain.accounts import Account
 from app.domain.events import Multitask, Part
 from app.domain.robots import DEFAULT_ROBOT_ID
 from app.domain.session import SessionState, turn_of_reply
-from app.domain.session_access import check_cancel, check_regenerate
+from app.domain.session_access import check_cancel
 from app.eventstore import Event, EventMetadata
 
 
@@ -91,7 +91,9 @@ async def regenerate(services: Services, account: Account, *, session_id: str,
         new_turn_id=f"turn-{uuid.uuid4().hex}", multitask=multitask)
 
     def decide(state: SessionState) -> list[Event]:
-        check_regenerate(account, state, session_id)
+        if state.turns:  # who may cancel the latest turn may replace its answer
+            check_cancel(account, state, session_id, state.turns[-1].turn_id,
+                         "regenerate the answer of")
         return decisions.regenerate(state, command)
 
     outcome = await services.handler.execute(

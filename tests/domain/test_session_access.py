@@ -86,3 +86,9 @@ def test_check_cancel_refuses_a_stranger_and_leaves_unknown_turns_to_the_decider
         check_cancel(STRANGER, state, "s", "t1")
     check_cancel(POSTER, state, "s", "t1")
     check_cancel(STRANGER, state, "s", "no-such-turn")  # the decider says 404
+
+
+def test_check_cancel_names_what_was_refused() -> None:
+    state = a_session_with_a_turn_by(POSTER)
+    with pytest.raises(NotPermitted, match="regenerate the answer of turn t1"):
+        check_cancel(STRANGER, state, "s", "t1", "regenerate the answer of")

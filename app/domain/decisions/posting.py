@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
-from app.domain.decisions.errors import MessageIdTaken, SessionGone, TurnActive, TurnWaiting
-from app.domain.decisions.turns import cancel_events
+from app.domain.decisions.errors import MessageIdTaken, SessionGone
+from app.domain.decisions.turns import make_room
 from app.domain.events import (
     MessagePosted,
     Multitask,
@@ -25,7 +25,6 @@ class PostMessage(msgspec.Struct, frozen=True, kw_only=True):
     author_id: str | None
     new_turn_id: str
     multitask: Multitask = "reject"
-    session_name: str | None = None
 
 
 def post_message(state: SessionState, cmd: PostMessage) -> list[Event]:
@@ -36,19 +35,13 @@ def post_message(state: SessionState, cmd: PostMessage) -> list[Event]:
         raise SessionGone(cmd.session_id)
     if is_retry(state, cmd.message_id, cmd.parts):
         return []
-    active = state.active_turn
-    if active is not None and active.status == "waiting" and cmd.multitask == "reject":
-        raise TurnWaiting(active.turn_id, [c.call_id for c in active.awaiting])
-    if active is not None and cmd.multitask == "reject":
-        raise TurnActive(active.turn_id)
+    room = make_room(state.active_turn, cmd.multitask, cmd.author_id)
     events: list[Event] = []
     if not state.exists:
-        events.append(SessionStarted(session_id=cmd.session_id, created_by=cmd.author_id,
-                                     name=cmd.session_name))
+        events.append(SessionStarted(session_id=cmd.session_id, created_by=cmd.author_id))
     events.append(MessagePosted(session_id=cmd.session_id, message_id=cmd.message_id,
                                 parts=cmd.parts, author_id=cmd.author_id))
-    if active is not None and cmd.multitask == "interrupt":
-        events.extend(cancel_events(active, cmd.author_id, "interrupt"))
+    events.extend(room)
     events.append(TurnRequested(session_id=cmd.session_id, turn_id=cmd.new_turn_id,
                                 message_id=cmd.message_id, robot_id=cmd.robot_id,
                                 requested_by=cmd.author_id, multitask=cmd.multitask))

@@ -14,11 +14,9 @@ from app.domain.decisions.errors import (
     NotLatestAnswer,
     SessionGone,
     SessionNotFound,
-    TurnActive,
-    TurnWaiting,
     UnknownMessage,
 )
-from app.domain.decisions.turns import cancel_events
+from app.domain.decisions.turns import make_room
 from app.domain.events import Multitask, TurnRequested
 from app.domain.session import SessionState, turn_of_reply
 from app.eventstore import Event
@@ -48,13 +46,10 @@ def regenerate(state: SessionState, cmd: Regenerate) -> list[Event]:
         asked = question_of(state, cmd.message_id)
         if asked != latest.message_id:
             raise NotLatestAnswer(cmd.message_id, latest.message_id)
-    events: list[Event] = []
-    if not latest.finished:
-        if cmd.multitask != "interrupt":
-            if latest.status == "waiting":
-                raise TurnWaiting(latest.turn_id, [c.call_id for c in latest.awaiting])
-            raise TurnActive(latest.turn_id)
-        events.extend(cancel_events(latest, cmd.requested_by, "interrupt"))
+    # Queued behind the answer it replaces, a regenerate would replace it before it came:
+    # 'enqueue' is refused as 'reject' is.
+    multitask = "reject" if cmd.multitask == "enqueue" else cmd.multitask
+    events = make_room(latest, multitask, cmd.requested_by)
     events.append(TurnRequested(
         session_id=cmd.session_id, turn_id=cmd.new_turn_id, message_id=latest.message_id,
         robot_id=cmd.robot_id, requested_by=cmd.requested_by, multitask=cmd.multitask,

@@ -9,12 +9,13 @@ from typing import Literal
 
 import msgspec
 
-from app.domain.decisions.errors import UnknownTurn
+from app.domain.decisions.errors import TurnActive, TurnWaiting, UnknownTurn
 from app.domain.decisions.steps import RecordStep, current_attempt, record_step
 from app.domain.decisions.waiting import end_wait
 from app.domain.events import (
     AssistantMessageCompleted,
     AwaitedCall,
+    Multitask,
     Part,
     TurnBeganWaiting,
     TurnCancelled,
@@ -123,6 +124,18 @@ def cancel_turn(state: SessionState, cmd: CancelTurn) -> list[Event]:
     if turn is None:
         raise UnknownTurn(cmd.turn_id)
     return cancel_events(turn, cmd.requested_by, "cancelled")
+
+
+def make_room(turn: Turn | None, multitask: Multitask, by: str | None) -> list[Event]:
+    """What a new turn needs first while `turn` is not finished: nothing to queue after it
+    ('enqueue'), its cancel ('interrupt'). Raises TurnWaiting or TurnActive ('reject')."""
+    if turn is None or turn.finished or multitask == "enqueue":
+        return []
+    if multitask == "interrupt":
+        return cancel_events(turn, by, "interrupt")
+    if turn.status == "waiting":
+        raise TurnWaiting(turn.turn_id, [c.call_id for c in turn.awaiting])
+    raise TurnActive(turn.turn_id)
 
 
 def cancel_events(turn: Turn, by: str | None, reason: Literal["cancelled", "interrupt"]
