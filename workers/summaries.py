@@ -6,13 +6,10 @@ ready truncates instead, and its StepCompleted says how many messages it left ou
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from app.adapters.llm import ModelError
 from app.domain import decisions
-from app.domain.robots import DEFAULT_ROBOT_ID, Robot
-from app.domain.session import SessionState
 from app.eventstore import EventMetadata
 from workers.deps import WorkerDeps
 from workers.turns.prompt import PromptError, system_prompt
@@ -29,7 +26,9 @@ async def summarise_session(ctx: dict[str, Any], session_id: str) -> str:
     state = await deps.handler.load(session_id)
     if not state.exists or state.deleted:
         return "no such session"
-    robot = await _robot(deps, state)
+    # The robot that answers next: its model summarises, its playbook is the system prompt
+    # the summary must leave room for.
+    robot = await deps.services.robots.answering(state.robot_id)
     try:
         plan = plan_summary(state, system_prompt(state, robot))
     except PromptError:  # its turns fail and say why; nothing to summarise for
@@ -51,16 +50,3 @@ async def summarise_session(ctx: dict[str, Any], session_id: str) -> str:
         metadata=EventMetadata(actor=f"worker:{deps.worker_id}",
                                correlation_id=f"summarise:{session_id}"))
     return "summarised" if outcome.events else "covered already"
-
-
-async def _robot(deps: WorkerDeps, state: SessionState) -> Robot:
-    """The robot that answers the session next: its model summarises, its playbook is the
-    system prompt the summary must leave room for."""
-    robots = deps.services.robots
-    robot = None
-    if state.robot_id is not None:
-        try:
-            robot = await robots.get(uuid.UUID(state.robot_id), include_deleted=True)
-        except ValueError:
-            robot = None
-    return robot or await robots.get(DEFAULT_ROBOT_ID)  # type: ignore[return-value]

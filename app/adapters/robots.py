@@ -9,7 +9,7 @@ import msgspec
 from psycopg import errors as pg_errors
 from psycopg_pool import AsyncConnectionPool
 
-from app.domain.robots import ClientTool, ModelOptions, Robot
+from app.domain.robots import DEFAULT_ROBOT_ID, ClientTool, ModelOptions, Robot
 
 _COLUMNS = ("id, name, description, playbook, model, tools, meta, author_id,"
             " created_at, updated_at, deleted_at, max_steps, client_tools,"
@@ -78,6 +78,20 @@ class RobotStore:
                                      [robot_id])
             row = await cur.fetchone()
         return _robot(row) if row else None
+
+    async def answering(self, robot_id: str | None) -> Robot:
+        """The robot a turn or summary runs with: this one even if deleted since (work it
+        was given goes on with it), else the built-in one (no id, or not a robot's)."""
+        robot = None
+        if robot_id is not None:
+            try:
+                robot = await self.get(uuid.UUID(robot_id), include_deleted=True)
+            except ValueError:
+                robot = None
+        if robot is None:
+            robot = await self.get(DEFAULT_ROBOT_ID)
+        assert robot is not None  # migrations create the built-in robot
+        return robot
 
     async def page(self, *, limit: int, offset: int) -> tuple[list[Robot], int]:
         async with self.pool.connection() as conn:

@@ -14,7 +14,6 @@ import contextlib
 import hashlib
 import logging
 import time
-import uuid
 from typing import Any
 
 import msgspec
@@ -37,7 +36,7 @@ from app.adapters.streams.retries import (
 from app.domain import decisions
 from app.domain.events import AwaitedCall, Part, TurnStarted, Usage
 from app.domain.model_refs import ModelRef
-from app.domain.robots import DEFAULT_ROBOT_ID, Robot
+from app.domain.robots import Robot
 from app.domain.session import SessionState, Turn, reply_id
 from app.domain.steps import NextMove, message_parts, next_move, total_usage
 from app.domain.tool_catalog import NO_TOOLS, ToolCatalog
@@ -163,12 +162,7 @@ class TurnRun:
             self._catalog_of = str(robot.id)
 
     async def _robot(self, robot_id: str) -> Robot:
-        robots = self.deps.services.robots
-        try:
-            robot = await robots.get(uuid.UUID(robot_id), include_deleted=True)
-        except ValueError:
-            robot = None
-        return robot or await robots.get(DEFAULT_ROBOT_ID)  # type: ignore[return-value]
+        return await self.deps.services.robots.answering(robot_id)
 
     async def _run_attempt(self, state: SessionState, started: TurnStarted, robot: Robot,
                            early: ModelStream | None) -> str:
