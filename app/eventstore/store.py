@@ -120,6 +120,9 @@ _APPEND_WITH_SNAPSHOT = _APPEND.replace("""), woken AS (""", """), snapped AS (
     WHERE stream_snapshots.stream_version < EXCLUDED.stream_version
        OR stream_snapshots.shape <> EXCLUDED.shape
 ), woken AS (""")
+# The snapshot rides in the append's statement, spliced in before its `woken` step: a
+# change of _APPEND that moved that step would otherwise silently stop writing snapshots.
+assert _APPEND_WITH_SNAPSHOT != _APPEND, "_APPEND lost the step snapshots are spliced before"
 
 _COLUMNS = (
     "global_position, transaction_id::text::bigint, stream_id, stream_version, event_id,"
