@@ -5,10 +5,12 @@ atomically (concurrent runs may race)."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -57,3 +59,27 @@ def _registry_reachable(npm: str) -> bool:
         return subprocess.run([npm, "ping"], capture_output=True, timeout=30).returncode == 0
     except subprocess.TimeoutExpired:
         return False
+
+
+def content_digest(paths: Sequence[Path]) -> str:
+    """A short digest of the files' names and bytes: a folder named by it holds only them."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def copied_into(project: Path, sources: Sequence[Path], prefix: str) -> Path:
+    """`sources` copied, together, into a folder of the installed `project` named by their
+    content: node resolves packages from a script's folder upwards, and runs with other
+    versions of the scripts never mix."""
+    folder = project / f"{prefix}-{content_digest(sources)}"
+    if not folder.exists():
+        partial = project / f".{folder.name}.{uuid.uuid4().hex[:8]}"
+        partial.mkdir()
+        for source in sources:
+            shutil.copyfile(source, partial / source.name)
+        with contextlib.suppress(OSError):  # another run finished first: keep theirs
+            partial.rename(folder)
+        shutil.rmtree(partial, ignore_errors=True)
+    return folder

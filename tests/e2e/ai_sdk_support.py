@@ -23,12 +23,9 @@ The `ai_sdk` fixture (parametrized over AI_SDK_MAJORS, ids "ai6" and "ai7") and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
-import hashlib
 import json
 import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +33,7 @@ from typing import Any
 import pytest
 
 from tests.chat.stack import Stack
-from tests.npm_projects import cache_root, install
+from tests.npm_projects import cache_root, content_digest, copied_into, install
 from tests.services import cannot_check
 
 AI_SDK_MAJORS = ("6", "7")
@@ -200,38 +197,16 @@ def install_ai_sdk_project() -> AiSdkProject:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         cannot_check("node and npm are needed to run the AI SDK client (the `ai` npm package)")
-    digest = hashlib.sha256()
-    for name in MANIFESTS:
-        if (PROJECT / name).exists():
-            digest.update(name.encode() + b"\0" + (PROJECT / name).read_bytes() + b"\0")
-    target = cache_root("robots-test-ai-sdk") / digest.hexdigest()[:16]
+    manifests = [PROJECT / name for name in MANIFESTS if (PROJECT / name).exists()]
+    target = cache_root("robots-test-ai-sdk") / content_digest(manifests)
     if not _installed(target):
         # `ai` 7 declares node >= 22; it runs on the node 20 these machines have.
         install(npm, PROJECT, MANIFESTS, target, flags=["--engine-strict=false"],
                 what="the AI SDK client")
-    scripts = _copied_scripts(target)
+    # The scripts import each other by name: they are copied together.
+    scripts = copied_into(target, sorted(PROJECT.glob("*.mjs")), "scripts")
     return AiSdkProject(node, scripts / SCRIPT.name, scripts / WAITING_SCRIPT.name,
                         scripts / CONVERSATION_SCRIPT.name)
-
-
-def _copied_scripts(target: Path) -> Path:
-    """Node resolves `ai6`/`ai7` from a script's folder upwards: the scripts (which import
-    each other by name) are copied, together, into a folder of the project named by their
-    content, so runs with other versions of them never mix."""
-    sources = sorted(PROJECT.glob("*.mjs"))
-    digest = hashlib.sha256()
-    for source in sources:
-        digest.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
-    folder = target / f"scripts-{digest.hexdigest()[:12]}"
-    if not folder.exists():
-        partial = target / f".{folder.name}.{uuid.uuid4().hex[:8]}"
-        partial.mkdir()
-        for source in sources:
-            shutil.copyfile(source, partial / source.name)
-        with contextlib.suppress(OSError):  # another run finished first: keep theirs
-            partial.rename(folder)
-        shutil.rmtree(partial, ignore_errors=True)
-    return folder
 
 
 @pytest.fixture(scope="session")

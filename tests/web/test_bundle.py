@@ -10,14 +10,12 @@ npm registry out of reach, the test skips, and under CI fails (tests/services.py
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
 
-from tests.npm_projects import cache_root, install
+from tests.npm_projects import cache_root, content_digest, copied_into, install
 from tests.services import cannot_check
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,20 +25,13 @@ MANIFESTS = ("package.json", "package-lock.json")
 BUILD_TIMEOUT_S = 120
 
 
-def _digest(paths: list[Path]) -> str:
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
-
-
 def _sources() -> list[Path]:
     return sorted(p for pattern in ("*.js", "*.mjs") for p in BUILD.glob(pattern))
 
 
 def installed_project(npm: str) -> Path:
     """The build's npm project, installed on first use."""
-    target = cache_root("robots-web-build") / _digest([BUILD / name for name in MANIFESTS])
+    target = cache_root("robots-web-build") / content_digest([BUILD / name for name in MANIFESTS])
     if not (target / "node_modules" / "esbuild" / "package.json").exists():
         # No install scripts: esbuild's only checks the binary its platform package brings.
         install(npm, BUILD, MANIFESTS, target,
@@ -49,27 +40,12 @@ def installed_project(npm: str) -> Path:
     return target
 
 
-def copied_sources(project: Path) -> Path:
-    """The entry modules and build.mjs in a folder of the project named by their content:
-    imports resolve from there up to the project's node_modules."""
-    sources = _sources()
-    folder = project / f"src-{_digest(sources)}"
-    if not folder.exists():
-        partial = project / f".{folder.name}.{uuid.uuid4().hex[:8]}"
-        partial.mkdir()
-        for source in sources:
-            shutil.copyfile(source, partial / source.name)
-        with contextlib.suppress(OSError):
-            partial.rename(folder)
-        shutil.rmtree(partial, ignore_errors=True)
-    return folder
-
-
 def test_the_committed_bundle_is_what_its_source_builds(tmp_path: Path) -> None:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         cannot_check("node and npm are needed to build the playground's AI SDK bundle")
-    sources = copied_sources(installed_project(npm))
+    # The entry modules and build.mjs, where imports resolve to the project's node_modules.
+    sources = copied_into(installed_project(npm), _sources(), "src")
     built = tmp_path / "ai-chat.js"
     done = subprocess.run([node, "build.mjs", str(built)], cwd=sources, capture_output=True,
                           text=True, timeout=BUILD_TIMEOUT_S)
