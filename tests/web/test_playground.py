@@ -55,14 +55,19 @@ async def chat_with(visit: Visit, robot: str, text: str) -> None:
     await page.get_by_role("button", name="Send").click()
 
 
+async def signed_in_chat(visit: Visit, token: str, robot: str, text: str) -> Any:
+    """Signed in, `text` sent to `robot`: the page, with its reply on the way."""
+    await sign_in(visit, token)
+    await chat_with(visit, robot, text)
+    return visit.page
+
+
 async def test_a_reply_streams_and_a_reload_mid_stream_resumes_it(
         stack: Stack, visit: Visit) -> None:
     from playwright.async_api import expect
 
     robot = await robot_with_script(stack, SLOW_REPLY)
-    page = visit.page
-    await sign_in(visit, stack.token)
-    await chat_with(visit, robot, "Tell me a long story")
+    page = await signed_in_chat(visit, stack.token, robot, "Tell me a long story")
 
     reply = page.locator("li.message.assistant .text")
     await expect(reply).to_contain_text("word1 word2")  # streaming: the first words are in
@@ -88,9 +93,7 @@ async def test_the_timeline_shows_a_turn_with_its_usage_and_timings(
     from playwright.async_api import expect
 
     robot = await robot_with_script(stack, Script(text="A short answer."))
-    page = visit.page
-    await sign_in(visit, stack.token)
-    await chat_with(visit, robot, "Hello there")
+    page = await signed_in_chat(visit, stack.token, robot, "Hello there")
     await expect(page.locator("li.message.assistant .text")).to_have_text("A short answer.")
 
     await page.get_by_role("link", name="Timeline").click()
@@ -109,9 +112,7 @@ async def test_stop_cancels_the_turn_on_the_server(stack: Stack, visit: Visit) -
     from playwright.async_api import expect
 
     robot = await robot_with_script(stack, SLOW_REPLY)
-    page = visit.page
-    await sign_in(visit, stack.token)
-    await chat_with(visit, robot, "Go on and on")
+    page = await signed_in_chat(visit, stack.token, robot, "Go on and on")
     answer = page.locator("li.message.assistant")
     await expect(answer.locator(".text")).to_contain_text("word1")
     message_id = await answer.get_attribute("data-message-id")
@@ -132,9 +133,7 @@ async def test_a_call_that_waits_for_approval_is_approved_on_the_page(
     call = ScriptedToolCall(name="robot_delete", arguments=json.dumps({"robot_id": doomed}))
     robot, _ = await scripted_robot(stack, Script(text="Deleting it.", tool_calls=(call,)),
                                     Script(text="It is gone."), tools=("robot_delete",))
-    page = visit.page
-    await sign_in(visit, stack.token)
-    await chat_with(visit, robot, "Delete the doomed robot")
+    page = await signed_in_chat(visit, stack.token, robot, "Delete the doomed robot")
     tool = page.locator("details.tool")
     await expect(tool).to_contain_text("robot_delete waits for your approval")
     await expect(tool.locator("pre")).to_contain_text(doomed)  # its input, shown
@@ -162,9 +161,7 @@ async def test_a_client_tools_output_given_on_the_page_continues_the_reply(
     stack.model.enqueue_for_model(
         model, Script(text="Which colour?", tool_calls=(ScriptedToolCall(name="pick_colour"),)),
         Script(text="Painted it teal."))
-    page = visit.page
-    await sign_in(visit, stack.token)
-    await chat_with(visit, made.json()["id"], "Paint the kitchen")
+    page = await signed_in_chat(visit, stack.token, made.json()["id"], "Paint the kitchen")
     await page.get_by_label("Output of pick_colour").fill('{"colour": "teal"}')
     await page.get_by_role("button", name="Send output").click()
     await expect(page.locator("li.message.assistant .text").last).to_have_text(
@@ -180,9 +177,7 @@ async def test_forking_at_a_question_opens_a_session_with_the_history_up_to_it(
     from playwright.async_api import expect
 
     robot = await robot_with_script(stack, Script(text="An answer to fork from."))
-    page = visit.page
-    await sign_in(visit, stack.token)
-    await chat_with(visit, robot, "A question worth asking twice")
+    page = await signed_in_chat(visit, stack.token, robot, "A question worth asking twice")
     await expect(page.locator("li.message.assistant .text")).to_have_text(
         "An answer to fork from.")
     source = page.url
