@@ -21,6 +21,7 @@ from app.bootstrap import Services
 from app.cli.embedded import free_port
 from app.config.settings import Settings
 from app.domain.accounts import Role
+from bench.harness.processes import env_without_robots_settings
 from projections import all_projections
 from projections.runner import ProjectionRunner
 from workers.worker import create_worker
@@ -109,11 +110,10 @@ async def running_stack(base: Settings, *, workers: int = 1,
 
 def worker_environment(settings: Settings) -> dict[str, str]:
     """The environment a `robots worker` process needs to join this stack."""
-    import os
 
     from app.config.settings import environment_variables
 
-    env = {k: v for k, v in os.environ.items() if k not in environment_variables().values()}
+    env = env_without_robots_settings()
     for field, var in environment_variables().items():
         value = getattr(settings, field)
         if value is not None:

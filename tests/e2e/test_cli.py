@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 
-from app.config.settings import environment_variables
+from bench.harness.processes import env_without_robots_settings
 
 
 async def robots(*args: str, database_url: str) -> tuple[int, str]:
-    env = {k: v for k, v in os.environ.items() if k not in environment_variables().values()}
+    env = env_without_robots_settings()
     env["DATABASE_URL"] = database_url
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "app.cli.main", *args, env=env,

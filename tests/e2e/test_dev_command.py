@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import sys
@@ -14,7 +13,7 @@ import httpx
 from app.adapters.llm.local_model import default_reply
 from app.adapters.logs import EMBEDDED_LOG
 from app.cli.embedded import free_port
-from app.config.settings import environment_variables
+from bench.harness.processes import env_without_robots_settings
 from tests.chat.sse import chat_body, read_all, text_of
 
 
@@ -23,8 +22,8 @@ async def test_dev_starts_on_embedded_servers_chats_offline_and_stops_cleanly(
 ) -> None:
     port = free_port()
     # No XDG_RUNTIME_DIR, as in a container or CI: the embedded PostgreSQL starts quietly.
-    env = {k: v for k, v in os.environ.items()
-           if k not in environment_variables().values() and k != "XDG_RUNTIME_DIR"}
+    env = env_without_robots_settings()
+    env.pop("XDG_RUNTIME_DIR", None)
     env.update({"ROBOTS_DATA_DIR": str(tmp_path / "data"), "PORT": str(port),
                 "PYTHONUNBUFFERED": "1"})
     process = await asyncio.create_subprocess_exec(

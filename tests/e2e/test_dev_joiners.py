@@ -25,7 +25,7 @@ import httpx
 
 from app.adapters.llm.local_model import DEFAULT_MODEL, PRESETS, default_reply
 from app.cli.embedded import free_port
-from app.config.settings import environment_variables
+from bench.harness.processes import env_without_robots_settings
 from tests.chat.sse import chat_body, read_all, text_of
 
 START_S = 180.0  # a loaded 2-core machine runs initdb and the migrations slowly
@@ -39,8 +39,7 @@ class Processes:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.data = folder / "data"
-        self.env = {k: v for k, v in os.environ.items()
-                    if k not in environment_variables().values()}
+        self.env = env_without_robots_settings()
         self.env.update({"ROBOTS_DATA_DIR": str(self.data), "PYTHONUNBUFFERED": "1",
                          "LOG_LEVEL": "INFO", "NAME_SESSIONS": "false"})
         self.started: list[tuple[str, asyncio.subprocess.Process]] = []

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import sys
 import uuid
@@ -18,8 +17,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from app.adapters.accounts import AccountStore
 from app.cli.embedded import free_port
-from app.config.settings import environment_variables
 from app.domain.accounts import Role
+from bench.harness.processes import env_without_robots_settings
 from tests.services import FoundServices
 
 
@@ -79,7 +78,7 @@ async def test_serve_and_worker_log_only_json_lines_with_access_lines_and_no_sec
     _, token = await AccountStore(pool).create(f"logs-{uuid.uuid4().hex[:8]}", None,
                                                Role.ADMIN)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in environment_variables().values()}
+    env = env_without_robots_settings()
     env.update({"DATABASE_URL": database, "REDIS_URL": services.redis_url,
                 "REDIS_PREFIX": f"{services.redis_prefix}-{uuid.uuid4().hex[:6]}",
                 "ROBOTS_DATA_DIR": str(tmp_path), "PORT": str(port), "LOG_FORMAT": "json",
